@@ -1,0 +1,81 @@
+"""disclosure_app: the Child Sex Offender Disclosure Scheme for a police force.
+
+``create_app`` builds the app from layered configuration: defaults, then ``instance/config.py``,
+then ``DISCLOSURE_*`` environment variables (and ``DATABASE_URL``), then the mapping passed in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader
+
+from disclosure_app import access, db, errors, headers
+from disclosure_app.config import DefaultConfig
+from disclosure_app.extensions import csrf, login_manager
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("DISCLOSURE")
+    if os.environ.get("DATABASE_URL") and not os.environ.get("DISCLOSURE_DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set: put it in instance/config.py or DISCLOSURE_SECRET_KEY "
+            "(`make run` creates one for local use)."
+        )
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PackageLoader("govuk_frontend_jinja"),
+            PackageLoader("govuk_frontend_wtf"),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    access.init_app(app)
+    errors.init_app(app)
+    headers.init_app(app)
+
+    from disclosure_app import context, users_loader
+
+    context.init_app(app)
+    users_loader.init_app(app)
+    _register_blueprints(app)
+
+    from disclosure_app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from disclosure_app.admin.views import bp as admin_bp
+    from disclosure_app.audit.views import bp as audit_bp
+    from disclosure_app.auth.views import bp as auth_bp
+    from disclosure_app.public.views import bp as public_bp
+    from disclosure_app.staff.views import bp as staff_bp
+
+    for bp in (public_bp, auth_bp, staff_bp, audit_bp, admin_bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,43 @@
+"""Configuration defaults. Secrets never live here: they come from ``instance/config.py`` or the
+environment (``DISCLOSURE_SECRET_KEY``, ``DISCLOSURE_DATABASE_URL`` or plain ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    # Branding: the force's own service, never GOV.UK's crown or typeface.
+    FORCE_NAME = "Northshire Police"
+    SERVICE_NAME = "Child sex offender disclosure scheme"
+    FORCE_PHONE_NON_EMERGENCY = "101"
+
+    # Database: SQLite in the instance folder unless DATABASE_URL says otherwise.
+    DATABASE_URL: str | None = None
+    SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+    # Scheme timescales (DOMAIN.md §6.1): configuration, not code.
+    INITIAL_CHECKS_HOURS = 24
+    INTERVIEW_DAYS = 10
+    OVERALL_DAYS = 45
+    # Minimum rank for disclose / no-disclosure decisions (DOMAIN.md §1, proposal).
+    MIN_DECISION_RANK = "inspector"
+
+    # Sessions and cookies. Secure cookies are switched on for production deployments by
+    # ``SESSION_COOKIE_SECURE = True`` in instance config (the local demo is served over http).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    # Request limits: the largest legitimate form is well under this.
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_MEMORY_SIZE = 256 * 1024
+    MAX_FORM_PARTS = 400
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+
+    QUEUE_PAGE_SIZE = 25
+    AUDIT_PAGE_SIZE = 50

@@ -1,0 +1,133 @@
+"""Database engine, sessions and the one transaction per use case.
+
+All engine-specific behaviour lives here: SQLite gets WAL, ``synchronous=FULL``, foreign keys and
+``BEGIN IMMEDIATE`` (so a transaction takes the write lock up front and the audit chain is
+appended by one writer at a time); PostgreSQL serialises chain appends with a row lock on the
+chain head (see ``services.audit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite has none) and always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not accepted; use UTC-aware values")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'disclosure.sqlite'}"
+
+
+def make_engine(url: str, *, busy_timeout: int = 30) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        _configure_sqlite(engine, busy_timeout)
+        return engine
+    # Small pools per worker: a few sync workers per host, PgBouncer in front at scale.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout) * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or default_sqlite_url(app.instance_path)
+    app.config["DATABASE_URL"] = url
+    engine = make_engine(url, busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30))
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def get_session() -> Session:
+    """The request's session (one per app context)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessionmaker"]()
+    return g.db_session
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """One use case, one transaction: commit on success, roll back on any error."""
+    if session.in_transaction():
+        # A read earlier in the request (loading the signed-in user, say) opened a transaction.
+        # End it so that ours starts fresh and, on SQLite, takes the write lock up front.
+        # Nothing may have been changed outside a service: that would be committed here.
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a service transaction")
+        session.commit()
+    try:
+        with session.begin():
+            yield session
+    except BaseException:
+        session.expire_all()
+        raise
+
+
+def is_sqlite(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

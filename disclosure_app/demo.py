@@ -1,0 +1,380 @@
+"""Demo data for `make run`: one account per role and a dozen cases in every stage, created
+through the real services and workflow so that every audit chain entry is genuine.
+
+All people here are fictional. Refused under a production configuration (``DEMO_ALLOWED``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from disclosure_app.models import User
+from disclosure_app.services import applications, users
+from disclosure_app.services.applications import (
+    ApplicantDetails,
+    ApplicationInput,
+    ChildDetails,
+    ReferralInput,
+    SubjectDetails,
+    Timescales,
+)
+from disclosure_app.services.audit import SystemActor
+from disclosure_app.services.workflow import StepRequest, take_step
+from workflows.policy import CasePolicy
+from workflows.roles import Agency, Rank, Role
+
+DEMO_DOMAIN = "demo.northshire.police.example"
+
+DEMO_USERS = [
+    ("officer", "Priya Shah", Role.case_officer, Rank.constable, None),
+    ("officer2", "Tom Aldridge", Role.case_officer, Rank.sergeant, None),
+    ("inspector", "Helen Okafor", Role.decision_maker, Rank.inspector, None),
+    ("chief.inspector", "Martin Reyes", Role.decision_maker, Rank.chief_inspector, None),
+    ("probation", "Sian Lloyd", Role.partner, None, Agency.probation),
+    ("socialcare", "Daniel Byrne", Role.partner, None, Agency.childrens_social_care),
+    ("auditor", "Grace Whitfield", Role.auditor, None, None),
+    ("admin", "Omar Haddad", Role.admin, None, None),
+]
+
+# --- Canned step data -------------------------------------------------------------------------
+
+ACCEPT = {"initial_checks_summary": "PNC, ViSOR and local systems checked within 24 hours; "
+          "no immediate risk identified.", "immediate_risk": "no"}
+INTERVIEW = {
+    "interview_mode": "in_person",
+    "identity_documents": "UK passport (ends 4821) and council tax bill",
+    "identity_verified": "yes",
+    "relationship_evidence": "Child's birth certificate seen",
+    "subject_identifiers": "Full name, date of birth and current address confirmed by applicant",
+    "account_of_concern": "The subject has recently moved in with the child's mother and is "
+    "left alone with the child after school.",
+    "advice_given": "Keeping children safe leaflet given; told how to report concerns.",
+}
+ASSESS = {
+    "checks_completed": ["pnc", "pnd", "visor", "local_intelligence", "childrens_social_care",
+                         "probation_mappa", "previous_forces"],
+    "subject_identity": "confirmed",
+    "information_found": "child_sexual_offences",
+    "child_sexual_offence_conviction": "yes",
+    "risk_level": "high",
+    "risk_assessment_summary": "Subject has a 2014 conviction for sexual assault of a child under "
+    "13 and has unsupervised access to the named child after school.",
+    "representations": "not_sought",
+    "representations_reason": "Inviting representations would alert the subject while he has "
+    "unsupervised access to the child; the risk to the child is immediate.",
+}
+ASSESS_NOTHING = {
+    **ASSESS,
+    "information_found": "none_held",
+    "child_sexual_offence_conviction": "no",
+    "risk_level": "none",
+    "risk_assessment_summary": "No convictions, cautions or intelligence held on any system for "
+    "the positively identified subject.",
+    "representations_reason": "There is no information to disclose, so representations are not "
+    "needed.",
+}
+DISCLOSE = {
+    "information_considered": "PNC conviction record (2014), ViSOR entry, probation view.",
+    "partners_consulted": "Probation (Sian Lloyd) and children's social care (Daniel Byrne), "
+    "consulted by phone; both support disclosure.",
+    "risk_assessment_summary": "High risk to the named child given access after school.",
+    "lawful_basis": "Common-law power to disclose to protect a child from harm; DPA 2018 Part 3, "
+    "sensitive processing under Schedule 8 paragraph 4 (safeguarding of children).",
+    "necessity": "The mother is unaware of the conviction and leaves the child with the subject "
+    "after school; MAPPA management alone cannot prevent that access.",
+    "proportionality": "Only the conviction and its nature are disclosed, to the mother alone, "
+    "under a confidentiality undertaking; the vigilante risk is managed by a safety plan.",
+    "representations_considered": "Not sought: inviting them would alert the subject while he "
+    "has access to the child.",
+    "recipient_name": "Laura Bennett",
+    "recipient_relationship": "Mother",
+    "best_placed_reason": "She has parental responsibility and controls who cares for the child.",
+    "disclosure_wording": "Mark Ellison has a conviction from 2014 for a sexual offence against "
+    "a child. You must not share this information with anyone else.",
+    "subject_told": "after",
+    "subject_told_reason": "The offender manager will tell him after the disclosure, to manage "
+    "the risk of reprisal.",
+    "safety_plan": "No unsupervised contact; social worker to visit within 48 hours.",
+    "referrals": "Children's social care referral CSC-2291; MAPPA review requested.",
+}
+NO_DISCLOSURE = {
+    "reason_category": "no_information",
+    "information_considered": "PNC, PND, ViSOR, local intelligence, children's social care and "
+    "probation checks: nothing held.",
+    "lawful_basis": "No information is held, so no disclosure power is engaged.",
+    "necessity": "With nothing held there is no pressing need for disclosure to protect the child.",
+    "proportionality": "Disclosing that nothing is held could be misread as assurance; the "
+    "neutral letter avoids that.",
+    "other_safeguarding_actions": "Safeguarding advice given to the applicant.",
+}
+DELIVERED = {
+    "meeting_place": "Northshire Central police station, interview room 2",
+    "officers_present": "DC Priya Shah, PS Tom Aldridge",
+    "others_present": "Social worker Daniel Byrne",
+    "recipient_identity_verified": "yes",
+    "information_disclosed": "The approved wording was read out word for word.",
+    "undertaking_signed": "yes",
+    "recipient_understanding": "Understood the information and how to use it.",
+    "safety_plan_agreed": "No unsupervised contact; social worker visit booked.",
+    "support_referrals": "Referred to local family support service.",
+}
+
+
+@dataclass
+class DemoCase:
+    """A case, and its steps as (days before now, event, user key, data, rationale)."""
+
+    label: str
+    start_days_ago: float
+    application: ApplicationInput | None = None
+    referral: ReferralInput | None = None
+    steps: list[tuple[float, str, str, dict[str, Any], str]] = field(default_factory=list)
+    case_id: int | None = None
+    status_token: str | None = None
+
+
+def _application(n: int, applicant: str, subject: str, child: str) -> ApplicationInput:
+    return ApplicationInput(
+        applicant=ApplicantDetails(
+            full_name=applicant,
+            address=f"{10 + n} Demo Terrace, Northshire",
+            postcode="NS1 4DM",
+            contact_method="phone",
+            phone="01632 960" + f"{100 + n}",
+            safe_contact_times="Weekdays 9am to 2pm",
+            messages_ok=False,
+            relationship_to_subject="Ex-partner's new boyfriend" if n % 2 else "Neighbour",
+        ),
+        subject=SubjectDetails(
+            full_name=subject,
+            relationship_to_child="Mother's partner",
+            date_of_birth=date(1980 + n, 3, 14),
+            address=f"{20 + n} Example Road, Northshire",
+            postcode="NS2 7EX",
+        ),
+        children=[
+            ChildDetails(full_name=child, age=6 + n % 8,
+                         subject_contact="Lives in the same house; alone with the child after "
+                         "school")
+        ],
+        concern="He has been heard talking about a previous conviction and is often alone "
+        "with my child.",
+        declared_truthful=True,
+        declared_sharing=True,
+    )
+
+
+def _cases() -> list[DemoCase]:
+    rtk = ReferralInput(
+        subject=SubjectDetails(full_name="Keith Marlow", relationship_to_child="Family friend",
+                               date_of_birth=date(1969, 11, 2)),
+        children=[ChildDetails(full_name="Amy Carter", age=9,
+                               subject_contact="Babysits at weekends")],
+        step={"referral_source": "mappa", "referral_source_detail": "MAPPA level 2 meeting",
+              "risk_summary": "Registered offender reported babysitting a 9-year-old."},
+        rationale="MAPPA learned that a registered sex offender is babysitting a child whose "
+        "mother may not know his history.",
+    )
+    return [
+        DemoCase("disclosure completed", 41, _application(1, "Laura Bennett", "Mark Ellison",
+                                                          "Sophie Bennett"), steps=[
+            (40.9, "start_checks", "officer", {}, "Checks started on receipt."),
+            (40.5, "accept_for_interview", "officer", ACCEPT, "Named child, named subject with "
+             "unsupervised access: in scope."),
+            (36, "record_interview", "officer", {**INTERVIEW, "interview_date": "D-36"},
+             "Interview held at the station at the applicant's chosen time."),
+            (35.5, "verify_applicant", "officer", {}, "Identity and relationship verified."),
+            (34, "invite_partner", "officer", {"partner_user_id": "probation",
+             "information_requested": "Current risk assessment and supervision status."},
+             "Probation manage the subject under MAPPA."),
+            (30, "record_agency_view", "probation", {"information_held": "Subject on licence "
+             "until 2027; assessed high risk to children.", "agency_view": "supports_disclosure"},
+             "Disclosure is the only way the mother can protect the child."),
+            (28, "complete_assessment", "officer", ASSESS, "All checks complete; high risk."),
+            (25, "approve_disclosure_to_applicant", "inspector", DISCLOSE,
+             "Lawful, necessary and proportionate to disclose to the mother."),
+            (20, "record_disclosure_delivered", "officer", {**DELIVERED, "meeting_date": "D-20"},
+             "Disclosure delivered in person."),
+            (18, "close_case", "officer", {"referrals_complete": "yes", "review_date": "D+2190"},
+             "All actions complete; MoPI review set."),
+        ]),
+        DemoCase("no disclosure", 38, _application(2, "Kevin Doyle", "Stuart Price",
+                                                   "Liam Doyle"), steps=[
+            (37.9, "start_checks", "officer2", {}, "Checks started on receipt."),
+            (37, "accept_for_interview", "officer2", ACCEPT, "In scope."),
+            (33, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-33"},
+             "Interview by phone at the agreed time."),
+            (32, "verify_applicant", "officer2", {}, "Verified."),
+            (26, "complete_assessment", "officer2", ASSESS_NOTHING, "No trace of concern."),
+            (24, "decide_no_disclosure", "chief.inspector", NO_DISCLOSURE,
+             "No information held; no disclosure."),
+            (22, "communicate_outcome", "officer2", {"method": "letter", "communicated_on":
+             "D-22"}, "Non-disclosure letter sent; applicant agreed to letters."),
+            (21, "close_case", "officer2", {"referrals_complete": "yes", "review_date": "D+2190"},
+             "Closed."),
+        ]),
+        DemoCase("awaiting decision", 20, _application(3, "Rachel Green", "Darren Holt",
+                                                       "Mia Green"), steps=[
+            (19.9, "start_checks", "officer", {}, "Checks started."),
+            (19.5, "accept_for_interview", "officer", ACCEPT, "In scope."),
+            (15, "record_interview", "officer", {**INTERVIEW, "interview_date": "D-15"},
+             "Interview held."),
+            (14.8, "verify_applicant", "officer", {}, "Verified."),
+            (10, "invite_partner", "officer", {"partner_user_id": "socialcare",
+             "information_requested": "Any open involvement with the family."},
+             "Children's social care may hold relevant information."),
+            (6, "complete_assessment", "officer", ASSESS, "Assessment complete; high risk."),
+        ]),
+        DemoCase("disclosure approved", 16, _application(4, "Joanne Price", "Wayne Fletcher",
+                                                         "Ella Price"), steps=[
+            (15.9, "start_checks", "officer2", {}, "Checks started."),
+            (15, "accept_for_interview", "officer2", ACCEPT, "In scope."),
+            (12, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-12"},
+             "Interview held."),
+            (11.9, "verify_applicant", "officer2", {}, "Verified."),
+            (7, "complete_assessment", "officer2", ASSESS, "High risk."),
+            (3, "approve_disclosure_to_applicant", "inspector",
+             {**DISCLOSE, "recipient_name": "Joanne Price",
+              "disclosure_wording": "Wayne Fletcher has a conviction for a sexual offence "
+              "against a child. You must not share this."},
+             "Disclosure to the mother is necessary and proportionate."),
+        ]),
+        DemoCase("representations pending", 14, _application(5, "Chris Walsh", "Neil Barker",
+                                                             "Jack Walsh"), steps=[
+            (13.9, "start_checks", "officer", {}, "Checks started."),
+            (13.5, "accept_for_interview", "officer", ACCEPT, "In scope."),
+            (10, "record_interview", "officer", {**INTERVIEW, "interview_date": "D-10"},
+             "Interview held."),
+            (9.8, "verify_applicant", "officer", {}, "Verified."),
+            (4, "invite_representations", "officer", {"invitation_method": "offender_manager",
+             "deadline": "D+10", "safety_assessment": "Subject is managed reactively; the "
+             "offender manager sees no risk in asking."}, "Fairness requires asking him."),
+        ]),
+        DemoCase("full risk assessment", 9, _application(6, "Nadia Khan", "Paul Rigby",
+                                                         "Zara Khan"), steps=[
+            (8.9, "start_checks", "officer2", {}, "Checks started."),
+            (8.5, "accept_for_interview", "officer2", ACCEPT, "In scope."),
+            (5, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-5"},
+             "Interview held."),
+            (4.9, "verify_applicant", "officer2", {}, "Verified."),
+        ]),
+        DemoCase("awaiting interview", 4, _application(7, "Emma Hughes", "Ryan Cole",
+                                                       "Noah Hughes"), steps=[
+            (3.9, "start_checks", "officer", {}, "Checks started."),
+            (3.5, "accept_for_interview", "officer", ACCEPT, "In scope."),
+        ]),
+        DemoCase("initial checks", 1.5, _application(8, "Sam Patel", "Gary Nolan", "Ava Patel"),
+                 steps=[(1.4, "start_checks", "officer2", {}, "Checks started.")]),
+        DemoCase("not progressed", 12, _application(9, "Ian Moss", "Lee Turner", "Unknown"),
+                 steps=[
+            (11.9, "start_checks", "officer", {}, "Checks started."),
+            (11, "reject_out_of_scope", "officer", {"reason_code": "employment_vetting",
+             "alternative_action": "Advised to use a DBS check through the employer.",
+             "safeguarding_assessment": "none_identified"},
+             "The applicant is an employer vetting a new member of staff."),
+        ]),
+        DemoCase("withdrawn", 6, _application(10, "Beth Young", "Colin Shaw", "Ruby Young"),
+                 steps=[
+            (5.9, "start_checks", "officer2", {}, "Checks started."),
+            (5, "withdraw", "officer2", {"withdrawal_channel": "phone",
+             "safeguarding_assessment": "none_identified"},
+             "Applicant phoned to withdraw: the subject has moved abroad."),
+        ]),
+        DemoCase("right to know", 7, referral=rtk, steps=[
+            (6.9, "start_checks", "officer", {}, "Checks started on the MAPPA referral."),
+            (6.5, "accept_for_assessment", "officer", ACCEPT, "Registered offender with "
+             "access to a child: in scope."),
+        ]),
+        DemoCase("new application", 0.2, _application(11, "Holly Marsh", "Dean Foster",
+                                                       "Leo Marsh")),
+    ]
+
+
+def _resolve(data: dict[str, Any], now: datetime, people: dict[str, User]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str) and value[:2] in ("D-", "D+"):
+            days = int(value[2:]) * (-1 if value[1] == "-" else 1)
+            value = (now + timedelta(days=days)).date().isoformat()
+        elif key == "partner_user_id":
+            value = str(people[value].id)
+        out[key] = value
+    return out
+
+
+def seed(
+    session: Session,
+    *,
+    echo: Callable[[str], None] = print,
+    policy: CasePolicy | None = None,
+    timescales: Timescales | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Create the demo. Returns {email: password}; refuses if any account already exists."""
+    policy = policy or CasePolicy()
+    timescales = timescales or Timescales()
+    now = now or datetime.now(UTC)
+    if session.scalar(select(func.count()).select_from(User)):
+        echo("Demo data is already present (the logins were printed when it was first seeded). "
+             "Run `make reset-demo` to start again with new passwords.")
+        return {}
+    first = now - timedelta(days=60)
+    people: dict[str, User] = {}
+    logins: dict[str, str] = {}
+    for i, (key, name, role, rank, agency) in enumerate(DEMO_USERS):
+        password = users.generate_password()
+        email = f"{key}@{DEMO_DOMAIN}"
+        people[key] = users.create_user(
+            session, users.NewUser(email, name, role, rank, agency), password,
+            by=SystemActor(name="seed-demo"), now=first + timedelta(minutes=i),
+        )
+        logins[email] = password
+
+    cases = _cases()
+    timeline: list[tuple[float, int, int]] = []  # (days ago, case index, step index or -1)
+    for ci, demo in enumerate(cases):
+        timeline.append((demo.start_days_ago, ci, -1))
+        timeline += [(step[0], ci, si) for si, step in enumerate(demo.steps)]
+    for days_ago, ci, si in sorted(timeline, key=lambda t: (-t[0], t[1], t[2])):
+        at = now - timedelta(days=days_ago)
+        demo = cases[ci]
+        if si < 0:
+            if demo.application is not None:
+                done = applications.submit_application(
+                    session, demo.application, policy=policy, timescales=timescales, now=at)
+                demo.case_id, demo.status_token = done.case.id, done.status_token
+            else:
+                assert demo.referral is not None
+                case = applications.open_right_to_know(
+                    session, demo.referral, user=people["officer"], policy=policy,
+                    timescales=timescales, now=at)
+                demo.case_id = case.id
+            continue
+        _, event, who, data, rationale = demo.steps[si]
+        from disclosure_app.models import Case
+
+        assert demo.case_id is not None
+        version = session.get(Case, demo.case_id).version  # type: ignore[union-attr]
+        take_step(
+            session,
+            StepRequest(demo.case_id, event, version, _resolve(data, at, people), rationale),
+            user=people[who], policy=policy, now=at,
+        )
+
+    echo("Demo accounts (passwords are shown this once; demo use only):")
+    for (_key, name, role, rank, agency), (email, password) in zip(
+        DEMO_USERS, logins.items(), strict=True
+    ):
+        extra = rank.label if rank else (agency.label if agency else "")
+        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<42} {password}")
+    echo(f"Seeded {len(cases)} demo cases across every stage.")
+    for demo in cases:
+        if demo.status_token and demo.label == "new application":
+            echo(f"Status link for the newest application: /status/{demo.status_token}")
+    return logins

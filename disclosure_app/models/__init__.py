@@ -1,0 +1,19 @@
+"""Every model, imported so that ``Base.metadata`` is complete (Alembic and tests rely on it)."""
+
+from disclosure_app.models.audit import AuditEntry, ChainHead
+from disclosure_app.models.case import Applicant, Case, Child, Subject
+from disclosure_app.models.invitation import CaseInvitation
+from disclosure_app.models.step import CaseStep
+from disclosure_app.models.user import User
+
+__all__ = [
+    "Applicant",
+    "AuditEntry",
+    "Case",
+    "CaseInvitation",
+    "CaseStep",
+    "ChainHead",
+    "Child",
+    "Subject",
+    "User",
+]

@@ -1,0 +1,158 @@
+"""A case under the scheme and the people in it.
+
+The case row holds workflow facts only; personal details live in ``Applicant``, ``Child`` and
+``Subject`` so that they can be minimised, restricted or erased without touching the decision log.
+``status`` is written by the state machine and nothing else; ``stage`` and ``is_open`` follow it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from disclosure_app.db import Base
+from disclosure_app.models.types import enum_column
+from workflows.status import Route, Stage, Status, stage_of
+
+if TYPE_CHECKING:
+    from disclosure_app.models.invitation import CaseInvitation
+    from disclosure_app.models.step import CaseStep
+    from disclosure_app.models.user import User
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_open_due", "is_open", "decision_due_at", "id"),
+        sa.Index("ix_cases_status_due", "status", "decision_due_at", "id"),
+        sa.Index("ix_cases_stage_due", "stage", "decision_due_at", "id"),
+        sa.Index("ix_cases_officer_due", "assigned_officer_id", "decision_due_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    route: Mapped[Route] = mapped_column(enum_column(Route))
+    status: Mapped[Status | None] = mapped_column(enum_column(Status), nullable=False)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    is_open: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_by_label: Mapped[str] = mapped_column(sa.String(120))
+    assigned_officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    received_at: Mapped[datetime]
+    initial_checks_due_at: Mapped[datetime]
+    interview_due_at: Mapped[datetime | None]
+    decision_due_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    # The private status link: only its SHA-256 is stored.
+    status_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+
+    # What the applicant told us (Right to Ask) or the referral summary (Right to Know).
+    concern: Mapped[str] = mapped_column(sa.Text, default="")
+    declared_truthful: Mapped[bool] = mapped_column(default=False)
+    declared_sharing: Mapped[bool] = mapped_column(default=False)
+
+    # Facts established by workflow steps (see workflows.protocols.CaseRecord).
+    applicant_identity_verified: Mapped[bool | None]
+    representations_recorded: Mapped[bool] = mapped_column(default=False)
+    child_sexual_offence_flag: Mapped[bool] = mapped_column(default=False)
+    recipient_is_applicant: Mapped[bool | None]
+    urgent_safeguarding: Mapped[bool] = mapped_column(default=False)
+
+    applicant: Mapped[Applicant | None] = relationship(
+        back_populates="case", uselist=False, cascade="all, delete-orphan"
+    )
+    subject: Mapped[Subject | None] = relationship(
+        back_populates="case", uselist=False, cascade="all, delete-orphan"
+    )
+    children: Mapped[list[Child]] = relationship(
+        back_populates="case", order_by="Child.position", cascade="all, delete-orphan"
+    )
+    steps: Mapped[list[CaseStep]] = relationship(
+        back_populates="case", order_by="CaseStep.id", viewonly=True
+    )
+    invitations: Mapped[list[CaseInvitation]] = relationship(
+        back_populates="case", order_by="CaseInvitation.id", viewonly=True
+    )
+    assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def is_partner_invited(self, user_id: int | None) -> bool:
+        return user_id is not None and any(
+            inv.user_id == user_id and inv.revoked_at is None for inv in self.invitations
+        )
+
+
+@event.listens_for(Case.status, "set")
+def _follow_status(target: Case, value: Status | None, _old: object, _initiator: object) -> None:
+    """Keep the derived, indexed columns in step with the state the machine wrote."""
+    if value is None:
+        return
+    status = Status(value)
+    target.stage = stage_of(status)
+    target.is_open = not status.is_terminal
+
+
+class Applicant(Base):
+    __tablename__ = "applicants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(100))
+    other_names: Mapped[str] = mapped_column(sa.String(200), default="")
+    date_of_birth: Mapped[date | None]
+    address: Mapped[str] = mapped_column(sa.String(500))
+    postcode: Mapped[str] = mapped_column(sa.String(10))
+    phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_method: Mapped[str] = mapped_column(sa.String(20))
+    safe_contact_times: Mapped[str] = mapped_column(sa.String(500))
+    messages_ok: Mapped[bool] = mapped_column(default=False)
+    contact_notes: Mapped[str] = mapped_column(sa.String(1000), default="")
+    relationship_to_subject: Mapped[str] = mapped_column(sa.String(200))
+
+    case: Mapped[Case] = relationship(back_populates="applicant")
+
+
+class Child(Base):
+    __tablename__ = "children"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    position: Mapped[int]
+    full_name: Mapped[str] = mapped_column(sa.String(100))
+    date_of_birth: Mapped[date | None]
+    age: Mapped[int | None]
+    gender: Mapped[str] = mapped_column(sa.String(30), default="")
+    lives_with: Mapped[str] = mapped_column(sa.String(500), default="")
+    applicant_relationship: Mapped[str] = mapped_column(sa.String(100), default="")
+    subject_contact: Mapped[str] = mapped_column(sa.String(1000))
+
+    case: Mapped[Case] = relationship(back_populates="children")
+
+
+class Subject(Base):
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(100))
+    aliases: Mapped[str] = mapped_column(sa.String(500), default="")
+    date_of_birth: Mapped[date | None]
+    approximate_age: Mapped[int | None]
+    address: Mapped[str] = mapped_column(sa.String(500), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(10), default="")
+    relationship_to_child: Mapped[str] = mapped_column(sa.String(200))
+    relationship_to_applicant: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    case: Mapped[Case] = relationship(back_populates="subject")

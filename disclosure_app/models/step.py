@@ -1,0 +1,41 @@
+"""The record of one workflow step: who did what, when, with which fields and rationale.
+
+Append-only in practice (no code path updates or deletes one); its hash is in the audit chain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from disclosure_app.db import Base
+from disclosure_app.models.types import enum_column
+from workflows.roles import Role
+from workflows.status import Status
+
+if TYPE_CHECKING:
+    from disclosure_app.models.case import Case
+
+
+class CaseStep(Base):
+    __tablename__ = "case_steps"
+    __table_args__ = (sa.Index("ix_case_steps_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    event: Mapped[str] = mapped_column(sa.String(64))
+    from_status: Mapped[Status] = mapped_column(enum_column(Status))
+    to_status: Mapped[Status] = mapped_column(enum_column(Status))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_role: Mapped[Role] = mapped_column(enum_column(Role))
+    actor_name: Mapped[str] = mapped_column(sa.String(160))
+    actor_rank: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    rationale: Mapped[str] = mapped_column(sa.Text)
+    audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))
+
+    case: Mapped[Case] = relationship(back_populates="steps")

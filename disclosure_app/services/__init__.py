@@ -1,0 +1,1 @@
+"""Use cases. Each public function that changes data is one transaction (``db.transaction``)."""

@@ -1,0 +1,186 @@
+"""Appending to and verifying the decision log.
+
+``append`` must run inside the caller's transaction: the entry commits or rolls back with the
+change it records. Appends lock the single chain-head row (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from disclosure_app.models.audit import GENESIS_HASH, AuditEntry, ChainHead
+from disclosure_app.services.canonical import canonical_json, chain_hash
+from workflows.roles import Actor
+
+FORMAT_VERSION = 1
+
+
+class Category(StrEnum):
+    """The six kinds of processing DPA 2018 s.62 requires a log of."""
+
+    collection = "collection"
+    alteration = "alteration"
+    consultation = "consultation"
+    disclosure = "disclosure"
+    combination = "combination"
+    erasure = "erasure"
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """For entries made by the application itself (start-up checks, CLI commands)."""
+
+    id: None = None
+    role: str = "system"
+    name: str = "System"
+
+
+def append(
+    session: Session,
+    *,
+    now: datetime,
+    actor: Actor | SystemActor,
+    action: str,
+    category: Category,
+    case_id: int | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar()
+    if head is None:
+        head = ChainHead(id=1, seq=0, entry_hash=GENESIS_HASH)
+        session.add(head)
+    seq = head.seq + 1
+    payload = canonical_json(
+        {
+            "v": FORMAT_VERSION,
+            "seq": seq,
+            "at": now,
+            "actor": {"id": actor.id, "role": str(actor.role), "name": actor.name},
+            "action": action,
+            "category": str(category),
+            "case_id": case_id,
+            "from": from_status,
+            "to": to_status,
+            "details": details or {},
+        }
+    )
+    entry = AuditEntry(
+        seq=seq,
+        created_at=now,
+        actor_id=actor.id,
+        actor_role=str(actor.role),
+        actor_name=actor.name,
+        action=action,
+        category=str(category),
+        case_id=case_id,
+        from_status=from_status,
+        to_status=to_status,
+        payload=payload,
+        prev_hash=head.entry_hash,
+        entry_hash=chain_hash(head.entry_hash, payload),
+        format_version=FORMAT_VERSION,
+    )
+    session.add(entry)
+    head.seq = seq
+    head.entry_hash = entry.entry_hash
+    session.flush()
+    return entry
+
+
+# --- Verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries_checked: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"Audit chain intact: {self.entries_checked} entries verified."
+        return f"Audit chain BROKEN at entry {self.first_bad_seq}: {self.problem}"
+
+
+_COLUMN_CHECKS = (
+    ("actor_id", lambda p: p["actor"]["id"]),
+    ("actor_role", lambda p: p["actor"]["role"]),
+    ("actor_name", lambda p: p["actor"]["name"]),
+    ("action", lambda p: p["action"]),
+    ("category", lambda p: p["category"]),
+    ("case_id", lambda p: p["case_id"]),
+    ("from_status", lambda p: p["from"]),
+    ("to_status", lambda p: p["to"]),
+)
+
+
+def _entry_problem(entry: Any, expected_seq: int, prev_hash: str) -> str | None:
+    if entry.seq != expected_seq:
+        return f"expected entry {expected_seq} next but found {entry.seq} (missing or reordered)"
+    if entry.prev_hash != prev_hash:
+        return "its previous-hash does not match the entry before it"
+    if chain_hash(entry.prev_hash, entry.payload) != entry.entry_hash:
+        return "its contents do not match its hash"
+    try:
+        payload = json.loads(entry.payload)
+    except ValueError:
+        return "its payload is not valid JSON"
+    if payload.get("seq") != entry.seq:
+        return "its payload names a different sequence number"
+    if payload.get("at") != entry.created_at.isoformat(timespec="microseconds"):
+        return "its time column does not match its payload"
+    for column, read in _COLUMN_CHECKS:
+        if getattr(entry, column) != read(payload):
+            return f"its {column} column does not match its payload"
+    return None
+
+
+def iter_entries(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """Stream entries as plain rows in sequence order, a batch at a time (constant memory)."""
+    table = AuditEntry.__table__
+    last = 0
+    while True:
+        rows = session.execute(
+            select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    """Recompute the whole chain from the first entry; report the first bad one."""
+    prev_hash = GENESIS_HASH
+    expected = 1
+    for entry in iter_entries(session):
+        problem = _entry_problem(entry, expected, prev_hash)
+        if problem:
+            return VerifyResult(False, expected - 1, entry.seq, problem)
+        prev_hash = entry.entry_hash
+        expected += 1
+    count = expected - 1
+    head = session.get(ChainHead, 1)
+    if head is not None and (head.seq != count or head.entry_hash != prev_hash):
+        return VerifyResult(
+            False, count, count + 1 if head.seq > count else head.seq,
+            f"the chain head records {head.seq} entries but {count} were found (truncated?)",
+        )
+    return VerifyResult(True, count)
+
+
+def chain_length(session: Session) -> int:
+    head = session.get(ChainHead, 1)
+    return 0 if head is None else head.seq

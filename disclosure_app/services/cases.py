@@ -1,0 +1,137 @@
+"""Reading cases: the staff queue (keyset-paginated), and opening a case, which is a DPA 2018
+s.62 consultation and therefore writes an audit entry."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from disclosure_app.db import transaction
+from disclosure_app.models import Case, CaseInvitation, User
+from disclosure_app.services import audit
+from disclosure_app.services.audit import Category
+from disclosure_app.services.errors import InputInvalid
+from disclosure_app.services.workflow import load_case_in_scope
+from workflows.roles import Role
+from workflows.status import Route, Stage, Status
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    stage: Stage | None = None
+    status: Status | None = None
+    route: Route | None = None
+    overdue_only: bool = False
+    mine_only: bool = False
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list[Case]
+    next_cursor: str | None
+
+
+def encode_cursor(case: Case) -> str:
+    raw = f"{case.decision_due_at.isoformat()}|{case.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        due, _, case_id = base64.urlsafe_b64decode(padded).decode().partition("|")
+        return datetime.fromisoformat(due), int(case_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputInvalid({"after": "That page link is not valid"}) from exc
+
+
+def queue_query(user: User, filt: QueueFilter, now: datetime) -> Select[tuple[Case]]:
+    """The queue's query. Every branch is served by an index that ends (decision_due_at, id),
+    so pages are read in index order without sorting or scanning the table."""
+    query = select(Case)
+    if filt.status is not None:
+        query = query.where(Case.status == filt.status)
+    elif filt.stage is not None:
+        query = query.where(Case.stage == filt.stage)
+    else:
+        query = query.where(Case.is_open.is_(True))
+    if filt.route is not None:
+        query = query.where(Case.route == filt.route)
+    if filt.overdue_only:
+        query = query.where(Case.decision_due_at < now)
+    if filt.mine_only:
+        query = query.where(Case.assigned_officer_id == user.id)
+    if user.role is Role.partner:
+        query = query.join(CaseInvitation, CaseInvitation.case_id == Case.id).where(
+            CaseInvitation.user_id == user.id, CaseInvitation.revoked_at.is_(None)
+        )
+    return query.order_by(Case.decision_due_at, Case.id)
+
+
+def queue_page(
+    session: Session,
+    user: User,
+    filt: QueueFilter,
+    *,
+    after: str | None,
+    page_size: int,
+    now: datetime,
+) -> QueuePage:
+    query = queue_query(user, filt, now)
+    if after:
+        due, case_id = decode_cursor(after)
+        query = query.where(
+            (Case.decision_due_at > due) | ((Case.decision_due_at == due) & (Case.id > case_id))
+        )
+    rows = list(
+        session.scalars(
+            query.options(selectinload(Case.assigned_officer)).limit(page_size + 1)
+        )
+    )
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return QueuePage(cases=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
+
+
+def view_case(session: Session, user: User, case_id: int, *, purpose: str, now: datetime) -> Case:
+    """Open a case for a staff member and log the consultation, in one transaction."""
+    with transaction(session):
+        case = load_case_in_scope(session, user, case_id)
+        audit.append(
+            session,
+            now=now,
+            actor=user.as_actor(),
+            action="case_viewed",
+            category=Category.consultation,
+            case_id=case.id,
+            details={"reference": case.reference, "purpose": purpose},
+        )
+    return case
+
+
+def record_download(
+    session: Session,
+    user: User,
+    case_id: int | None,
+    *,
+    action: str,
+    details: dict[str, object],
+    now: datetime,
+) -> Case | None:
+    """Log a document or export leaving the system (an s.62 disclosure to the downloader)."""
+    with transaction(session):
+        case = load_case_in_scope(session, user, case_id) if case_id is not None else None
+        audit.append(
+            session,
+            now=now,
+            actor=user.as_actor(),
+            action=action,
+            category=Category.disclosure,
+            case_id=case_id,
+            details={"recipient_user_id": user.id, **details},
+        )
+    return case

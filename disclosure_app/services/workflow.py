@@ -1,0 +1,246 @@
+"""Taking a workflow step on a case: the one place a case's state changes.
+
+``take_step`` is one transaction: load the case in the user's scope → check the version the
+user saw → validate the step → run the machine (which authorises and transitions) → write the
+step record and the audit entry (from the machine's ``after_transition``) → commit. Any error
+rolls everything back, including the in-memory status the machine had already set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from statemachine.exceptions import TransitionNotAllowed
+
+from disclosure_app.db import transaction
+from disclosure_app.models import Case, CaseInvitation, CaseStep, User
+from disclosure_app.services import audit
+from disclosure_app.services.audit import Category
+from disclosure_app.services.canonical import canonical_json, sha256_hex
+from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
+from workflows import MAY_SEND, DisclosureWorkflow, StepDataInvalid
+from workflows.disclosure import EVENT_IDS
+from workflows.fields import clean_step_data
+from workflows.policy import CasePolicy
+from workflows.roles import Actor, Role
+from workflows.status import Status
+from workflows.steps import StepSpec, step_for
+
+# Which s.62 log type each step is. Delivering the disclosure is the disclosure itself.
+_CATEGORY = {
+    "submit_application": Category.collection,
+    "open_right_to_know": Category.collection,
+    "record_agency_view": Category.collection,
+    "invite_partner": Category.disclosure,
+    "record_disclosure_delivered": Category.disclosure,
+}
+
+
+def audit_details(spec: StepSpec, data: dict[str, Any], rationale: str) -> dict[str, Any]:
+    """What a step's audit entry says: codes in clear, personal text only as SHA-256."""
+    codes = {
+        f.name: data[f.name]
+        for f in spec.fields
+        if f.name in data and not f.holds_personal_data
+    }
+    return {
+        "codes": codes,
+        "step_sha256": sha256_hex(canonical_json(data)),
+        "rationale_sha256": sha256_hex(rationale),
+    }
+
+
+class StepRecorder:
+    """Machine listener: writes the step record and its audit entry in the same transaction."""
+
+    def __init__(self, session: Session, case: Case, now: datetime) -> None:
+        self.session = session
+        self.case = case
+        self.now = now
+        self.step: CaseStep | None = None
+
+    def after_transition(
+        self,
+        event: str,
+        source: Any,
+        target: Any,
+        actor: Actor,
+        rationale: str = "",
+        step: dict[str, Any] | None = None,
+    ) -> None:
+        data = step or {}
+        spec = step_for(str(event))
+        case = self.case
+        case.updated_at = self.now
+        case.updated_by_id = actor.id
+        case.updated_by_label = actor.name
+        if Status(target.value).is_terminal and case.closed_at is None:
+            case.closed_at = self.now
+        self.session.flush()  # a new case gets its id here
+        entry = audit.append(
+            self.session,
+            now=self.now,
+            actor=actor,
+            action=str(event),
+            category=_CATEGORY.get(str(event), Category.alteration),
+            case_id=case.id,
+            from_status=str(source.value) if source.value != Status.draft else None,
+            to_status=str(target.value),
+            details={"reference": case.reference, **audit_details(spec, data, rationale)},
+        )
+        self.step = CaseStep(
+            case_id=case.id,
+            event=str(event),
+            from_status=Status(source.value),
+            to_status=Status(target.value),
+            actor_id=actor.id,
+            actor_role=actor.role,
+            actor_name=actor.name,
+            actor_rank=actor.rank.name if actor.rank else None,
+            created_at=self.now,
+            data=data,
+            rationale=rationale,
+            audit_seq=entry.seq,
+        )
+        self.session.add(self.step)
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    case_id: int
+    event: str
+    expected_version: int
+    data: dict[str, Any]
+    rationale: str
+
+
+def run_machine(
+    session: Session,
+    case: Case,
+    *,
+    event: str,
+    actor: Actor,
+    data: dict[str, Any],
+    rationale: str,
+    policy: CasePolicy,
+    now: datetime,
+) -> CaseStep:
+    """Validate and send one event. The caller owns the transaction."""
+    spec = step_for(event)
+    cleaned, errors = clean_step_data(spec, data, case, now.date())
+    if errors:
+        raise InputInvalid(errors)
+    recorder = StepRecorder(session, case, now)
+    machine = DisclosureWorkflow(case, policy=policy, listeners=[recorder])
+    try:
+        machine.send(event, actor=actor, rationale=rationale, step=cleaned, today=now.date())
+    except TransitionNotAllowed as exc:
+        label = Status(case.status).label if case.status else "new"
+        raise StepNotAllowed(
+            f"'{spec.title}' is not possible while the case is at '{label}'. "
+            "The case has not been changed."
+        ) from exc
+    except StepDataInvalid as exc:
+        raise InputInvalid(exc.errors) from exc
+    assert recorder.step is not None
+    return recorder.step
+
+
+def take_step(
+    session: Session,
+    request: StepRequest,
+    *,
+    user: User,
+    policy: CasePolicy,
+    now: datetime,
+) -> CaseStep:
+    if request.event not in EVENT_IDS:
+        raise NotFound()
+    with transaction(session):
+        case = load_case_in_scope(session, user, request.case_id)
+        if case.version != request.expected_version:
+            raise StaleCase(case.updated_by_label, case.updated_at)
+        if request.event == "invite_partner":
+            _check_partner(session, request.data)
+        step = run_machine(
+            session,
+            case,
+            event=request.event,
+            actor=user.as_actor(),
+            data=request.data,
+            rationale=request.rationale,
+            policy=policy,
+            now=now,
+        )
+        if request.event == "invite_partner":
+            session.add(
+                CaseInvitation(
+                    case_id=case.id,
+                    user_id=int(step.data["partner_user_id"]),
+                    invited_by_id=user.id,
+                    invited_at=now,
+                )
+            )
+        if not case.is_open:
+            _revoke_partner_access(case, now)
+        return step
+
+
+def _check_partner(session: Session, data: dict[str, Any]) -> None:
+    try:
+        partner_id = int(data.get("partner_user_id") or 0)
+    except (TypeError, ValueError):
+        partner_id = 0
+    partner = session.get(User, partner_id) if partner_id else None
+    if partner is None or partner.role is not Role.partner or not partner.active:
+        raise InputInvalid({"partner_user_id": "Select a partner agency member"})
+
+
+def _revoke_partner_access(case: Case, now: datetime) -> None:
+    """Invited partners lose access once a case is closed."""
+    for invitation in case.invitations:
+        if invitation.revoked_at is None:
+            invitation.revoked_at = now
+
+
+def load_case_in_scope(session: Session, user: User, case_id: int) -> Case:
+    """The case if this user may see it; otherwise the same 404 as a missing case."""
+    query = select(Case).where(Case.id == case_id)
+    if user.role is Role.partner:
+        query = query.join(CaseInvitation, CaseInvitation.case_id == Case.id).where(
+            CaseInvitation.user_id == user.id, CaseInvitation.revoked_at.is_(None)
+        )
+    elif user.role not in (Role.case_officer, Role.decision_maker, Role.auditor):
+        raise NotFound()
+    case = session.scalars(query).first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def available_steps(case: Case, user: User, policy: CasePolicy) -> list[StepSpec]:
+    """The steps this user could take now: the machine's enabled events, filtered by policy."""
+    if case.status is None or Status(case.status).is_terminal:
+        return []
+    machine = DisclosureWorkflow(case, policy=policy)
+    actor = user.as_actor()
+    result = []
+    for event in machine.enabled_events():
+        if actor.role not in MAY_SEND[event.id]:
+            continue
+        if event.id == "record_agency_view" and not case.is_partner_invited(user.id):
+            continue
+        spec = step_for(event.id)
+        if spec.is_decision and not _may_decide(case, actor, policy):
+            continue
+        result.append(spec)
+    return result
+
+
+def _may_decide(case: Case, actor: Actor, policy: CasePolicy) -> bool:
+    rank_ok = actor.rank is not None and actor.rank >= policy.min_decision_rank
+    return rank_ok and actor.id != case.assigned_officer_id

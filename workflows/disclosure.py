@@ -1,0 +1,267 @@
+"""The Child Sex Offender Disclosure Scheme workflow (DOMAIN.md §2 and §9).
+
+One machine covers both routes. A case is built in memory in ``draft`` and its first event
+(``submit_application`` for Right to Ask, ``open_right_to_know`` for Right to Know) is committed
+with it, so no draft row is ever stored.
+
+Every event is checked, in order, by: the policy table (role, invitation), the written rationale,
+the step's structured fields, and for decisions the decision-maker's rank and independence. Only
+then do conditions (facts about the case) pick the transition.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from statemachine import State, StateChart
+
+from workflows import steps
+from workflows.errors import (
+    ActorNotPermitted,
+    DecisionMakerNotEligible,
+    RationaleRequired,
+    StepDataInvalid,
+)
+from workflows.fields import LONG_TEXT_MAX, clean_step_data, normalise_text, text_problem
+from workflows.policy import DEFAULT_POLICY, MAY_SEND, CasePolicy
+from workflows.protocols import CaseRecord
+from workflows.roles import Actor, Role
+from workflows.status import Route, Status
+
+EVERY_STEP = ["actor_permitted", "rationale_given", "step_data_valid"]
+DECISION = [*EVERY_STEP, "decision_maker_eligible"]
+PARTNER_STEP = [*EVERY_STEP, "partner_invited"]
+
+
+def _state(status: Status, **kwargs: Any) -> State:
+    return State(status.label, value=status, **kwargs)
+
+
+class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
+    """Intake → risk check → multi-agency decision → face-to-face disclosure, with every exit."""
+
+    # StateChart's SCXML defaults would silently ignore refused events, swallow listener errors
+    # (so an audit-write failure would not roll back) and write None to the status mid-step.
+    allow_event_without_transition = False
+    catch_errors_as_events = False
+    atomic_configuration_update = True
+
+    draft = _state(Status.draft, initial=True)
+
+    # ### Intake: register the concern, make the applicant safe to contact, find immediate risk.
+    received = _state(Status.received)
+    referred = _state(Status.referred)
+    initial_checks = _state(Status.initial_checks)
+    awaiting_interview = _state(Status.awaiting_interview)
+    interviewed = _state(Status.interviewed)
+    # ### Risk check: what is known about the subject, and whether they pose a risk to the child.
+    full_risk_assessment = _state(Status.full_risk_assessment)
+    representations_pending = _state(Status.representations_pending)
+    # ### Multi-agency decision: police decide with partners; lawful, necessary, proportionate.
+    awaiting_decision = _state(Status.awaiting_decision)
+    # ### Face-to-face disclosure, in person with a signed undertaking, or the outcome delivered.
+    disclosure_approved = _state(Status.disclosure_approved)
+    disclosure_not_delivered = _state(Status.disclosure_not_delivered)
+    disclosure_delivered = _state(Status.disclosure_delivered)
+    no_disclosure_decided = _state(Status.no_disclosure_decided)
+    outcome_communicated = _state(Status.outcome_communicated)
+    # ### Closed. Every ending is final: a case is never reopened; new information opens a new,
+    # linked case so that each decision keeps its own immutable record.
+    not_progressed = _state(Status.not_progressed, final=True)
+    transferred = _state(Status.transferred, final=True)
+    withdrawn = _state(Status.withdrawn, final=True)
+    identity_unverified = _state(Status.identity_unverified, final=True)
+    closed = _state(Status.closed, final=True)
+
+    # --- Entry routes
+    submit_application = draft.to(received, validators=EVERY_STEP)
+    open_right_to_know = draft.to(referred, validators=EVERY_STEP)
+
+    # --- Intake
+    start_checks = received.to(initial_checks, validators=EVERY_STEP) | referred.to(
+        initial_checks, validators=EVERY_STEP
+    )
+    reject_out_of_scope = initial_checks.to(not_progressed, validators=EVERY_STEP)
+    transfer = initial_checks.to(transferred, validators=EVERY_STEP)
+    accept_for_interview = initial_checks.to(
+        awaiting_interview, cond="is_right_to_ask", validators=EVERY_STEP
+    )
+    accept_for_assessment = initial_checks.to(
+        full_risk_assessment, cond="is_right_to_know", validators=EVERY_STEP
+    )
+    record_interview = awaiting_interview.to(interviewed, validators=EVERY_STEP)
+    verify_applicant = interviewed.to(
+        full_risk_assessment, cond="applicant_identity_verified", validators=EVERY_STEP
+    )
+    close_unverified = awaiting_interview.to(
+        identity_unverified, validators=EVERY_STEP
+    ) | interviewed.to(identity_unverified, validators=EVERY_STEP)
+    # The applicant may withdraw until a decision is made; the safeguarding concern stays live.
+    withdraw = (
+        received.to(withdrawn, validators=EVERY_STEP)
+        | initial_checks.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
+        | awaiting_interview.to(withdrawn, validators=EVERY_STEP)
+        | interviewed.to(withdrawn, validators=EVERY_STEP)
+        | full_risk_assessment.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
+        | representations_pending.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
+        | awaiting_decision.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
+    )
+
+    # --- Risk check
+    invite_representations = full_risk_assessment.to(
+        representations_pending, validators=EVERY_STEP
+    )
+    record_representations = representations_pending.to(
+        full_risk_assessment, validators=EVERY_STEP
+    )
+    complete_assessment = full_risk_assessment.to(awaiting_decision, validators=EVERY_STEP)
+
+    # --- Multi-agency decision. Partners are invited and record views without moving the case.
+    invite_partner = (
+        full_risk_assessment.to.itself(internal=True, validators=EVERY_STEP)
+        | representations_pending.to.itself(internal=True, validators=EVERY_STEP)
+        | awaiting_decision.to.itself(internal=True, validators=EVERY_STEP)
+    )
+    record_agency_view = (
+        full_risk_assessment.to.itself(internal=True, validators=PARTNER_STEP)
+        | representations_pending.to.itself(internal=True, validators=PARTNER_STEP)
+        | awaiting_decision.to.itself(internal=True, validators=PARTNER_STEP)
+    )
+    approve_disclosure_to_applicant = awaiting_decision.to(
+        disclosure_approved, cond="is_right_to_ask", validators=DECISION
+    )
+    approve_disclosure_to_other = awaiting_decision.to(disclosure_approved, validators=DECISION)
+    approve_other_information = awaiting_decision.to(disclosure_approved, validators=DECISION)
+    decide_no_disclosure = awaiting_decision.to(no_disclosure_decided, validators=DECISION)
+
+    # --- Face-to-face disclosure and outcome
+    record_disclosure_delivered = disclosure_approved.to(
+        disclosure_delivered, validators=EVERY_STEP
+    )
+    record_not_delivered = disclosure_approved.to(disclosure_not_delivered, validators=EVERY_STEP)
+    reconsider = disclosure_not_delivered.to(awaiting_decision, validators=EVERY_STEP)
+    communicate_outcome = no_disclosure_decided.to(
+        outcome_communicated, cond="is_right_to_ask", validators=EVERY_STEP
+    )
+    # A third-party applicant who is not the recipient gets only a neutral message (§5.4).
+    notify_applicant = disclosure_delivered.to(
+        outcome_communicated, cond="applicant_notice_due", validators=EVERY_STEP
+    )
+    close_case = (
+        outcome_communicated.to(closed, validators=EVERY_STEP)
+        | disclosure_delivered.to(closed, unless="applicant_notice_due", validators=EVERY_STEP)
+        | no_disclosure_decided.to(closed, cond="is_right_to_know", validators=EVERY_STEP)
+    )
+
+    # --- Urgent safeguarding can be raised from any open state and never ends the case.
+    raise_urgent_safeguarding = (
+        received.to.itself(internal=True, validators=EVERY_STEP)
+        | referred.to.itself(internal=True, validators=EVERY_STEP)
+        | initial_checks.to.itself(internal=True, validators=EVERY_STEP)
+        | awaiting_interview.to.itself(internal=True, validators=EVERY_STEP)
+        | interviewed.to.itself(internal=True, validators=EVERY_STEP)
+        | full_risk_assessment.to.itself(internal=True, validators=EVERY_STEP)
+        | representations_pending.to.itself(internal=True, validators=EVERY_STEP)
+        | awaiting_decision.to.itself(internal=True, validators=EVERY_STEP)
+        | disclosure_approved.to.itself(internal=True, validators=EVERY_STEP)
+        | disclosure_not_delivered.to.itself(internal=True, validators=EVERY_STEP)
+        | disclosure_delivered.to.itself(internal=True, validators=EVERY_STEP)
+        | no_disclosure_decided.to.itself(internal=True, validators=EVERY_STEP)
+        | outcome_communicated.to.itself(internal=True, validators=EVERY_STEP)
+    )
+
+    def __init__(self, model: CaseRecord, *, policy: CasePolicy = DEFAULT_POLICY, **kw: Any):
+        self.policy = policy
+        super().__init__(model=model, state_field="status", **kw)
+
+    # --- Validators: refuse with a reason --------------------------------------------------
+
+    def actor_permitted(self, event: str, actor: Actor | None = None) -> None:
+        if actor is None or actor.role not in MAY_SEND[str(event)]:
+            role = actor.role.label if actor else "Nobody"
+            raise ActorNotPermitted(f"{role} may not {steps.step_for(str(event)).title.lower()}.")
+
+    def rationale_given(self, rationale: str = "") -> None:
+        text = normalise_text(rationale or "")
+        if not text:
+            raise RationaleRequired("Give a written rationale for this step.")
+        problem = text_problem(text, multiline=True)
+        if problem or len(text) > LONG_TEXT_MAX:
+            raise RationaleRequired(problem or f"Rationale must be {LONG_TEXT_MAX} characters "
+                                    "or fewer.")
+
+    def step_data_valid(
+        self, event: str, step: dict[str, Any] | None = None, today: date | None = None
+    ) -> None:
+        spec = steps.step_for(str(event))
+        _, errors = clean_step_data(spec, step or {}, self.model, today or date.today())
+        if errors:
+            raise StepDataInvalid(errors)
+
+    def decision_maker_eligible(self, actor: Actor | None = None) -> None:
+        assert actor is not None  # actor_permitted ran first
+        minimum = self.policy.min_decision_rank
+        if actor.rank is None or actor.rank < minimum:
+            raise DecisionMakerNotEligible(
+                f"A disclosure decision needs a decision-maker of at least {minimum.label} rank."
+            )
+        if actor.id is not None and actor.id == self.model.assigned_officer_id:
+            raise DecisionMakerNotEligible(
+                "The case officer cannot make the disclosure decision on their own case."
+            )
+
+    def partner_invited(self, actor: Actor | None = None) -> None:
+        if actor is None or not self.model.is_partner_invited(actor.id):
+            raise ActorNotPermitted("Only partner agencies invited to this case can record a view.")
+
+    # --- Conditions: facts about the case --------------------------------------------------
+
+    def is_right_to_ask(self) -> bool:
+        return self.model.route == Route.right_to_ask
+
+    def is_right_to_know(self) -> bool:
+        return self.model.route == Route.right_to_know
+
+    def applicant_identity_verified(self) -> bool:
+        return bool(self.model.applicant_identity_verified)
+
+    def applicant_notice_due(self) -> bool:
+        return self.is_right_to_ask() and self.model.recipient_is_applicant is False
+
+    # --- Actions: the facts a step establishes, written with the state change --------------
+
+    def on_start_checks(self, actor: Actor) -> None:
+        self.model.assigned_officer_id = actor.id
+
+    def on_open_right_to_know(self, actor: Actor) -> None:
+        self.model.assigned_officer_id = actor.id
+
+    def on_raise_urgent_safeguarding(self) -> None:
+        self.model.urgent_safeguarding = True
+
+    def on_record_interview(self, step: dict[str, Any]) -> None:
+        self.model.applicant_identity_verified = step.get("identity_verified") == "yes"
+
+    def on_record_representations(self) -> None:
+        self.model.representations_recorded = True
+
+    def on_complete_assessment(self, step: dict[str, Any]) -> None:
+        self.model.child_sexual_offence_flag = step.get("child_sexual_offence_conviction") == "yes"
+
+    def on_approve_disclosure_to_applicant(self) -> None:
+        self.model.recipient_is_applicant = True
+
+    def on_approve_disclosure_to_other(self) -> None:
+        self.model.recipient_is_applicant = False
+
+    def on_approve_other_information(self, step: dict[str, Any]) -> None:
+        self.model.recipient_is_applicant = step.get("recipient") == "applicant"
+
+    def on_reconsider(self) -> None:
+        self.model.recipient_is_applicant = None
+
+
+EVENT_IDS: frozenset[str] = frozenset(e.id for e in DisclosureWorkflow.events)
+assert EVENT_IDS == set(MAY_SEND), "the machine and the policy table must list the same events"
+assert Role.auditor not in {r for roles in MAY_SEND.values() for r in roles}

@@ -1,0 +1,69 @@
+"""Who may send each event, and the configurable rules for disclosure decisions.
+
+The machine enforces this table in a validator; the web app reads the same table to decide which
+buttons to show. Auditors and administrators send nothing: they can read, never act on a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.roles import Rank, Role
+from workflows.steps import DECISION_STEP_EVENTS, STEPS
+
+_OFFICER = frozenset({Role.case_officer})
+_POLICE = frozenset({Role.case_officer, Role.decision_maker})
+_DECIDER = frozenset({Role.decision_maker})
+
+MAY_SEND: dict[str, frozenset[Role]] = {
+    # Intake
+    "submit_application": frozenset({Role.applicant}),
+    "open_right_to_know": _OFFICER,
+    "start_checks": _OFFICER,
+    "raise_urgent_safeguarding": _POLICE,
+    "reject_out_of_scope": _POLICE,
+    "transfer": _POLICE,
+    "accept_for_interview": _OFFICER,
+    "accept_for_assessment": _OFFICER,
+    "record_interview": _OFFICER,
+    "verify_applicant": _OFFICER,
+    "close_unverified": _OFFICER,
+    "withdraw": frozenset({Role.applicant, Role.case_officer}),
+    # Risk check
+    "invite_representations": _POLICE,
+    "record_representations": _OFFICER,
+    "complete_assessment": _OFFICER,
+    # Multi-agency decision
+    "invite_partner": _POLICE,
+    "record_agency_view": frozenset({Role.partner}),
+    "approve_disclosure_to_applicant": _DECIDER,
+    "approve_disclosure_to_other": _DECIDER,
+    "approve_other_information": _DECIDER,
+    "decide_no_disclosure": _DECIDER,
+    "reconsider": _DECIDER,
+    # Face-to-face disclosure and outcome
+    "record_disclosure_delivered": _OFFICER,
+    "record_not_delivered": _OFFICER,
+    "communicate_outcome": _OFFICER,
+    "notify_applicant": _OFFICER,
+    "close_case": _POLICE,
+}
+
+DECISION_EVENTS: frozenset[str] = DECISION_STEP_EVENTS
+
+# Events that only record something on the case without moving it on.
+RECORDING_EVENTS: frozenset[str] = frozenset(
+    {"raise_urgent_safeguarding", "invite_partner", "record_agency_view"}
+)
+
+assert set(MAY_SEND) == set(STEPS), "every step needs a policy row, and every row a step"
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    """Force-configurable rules. The default minimum rank follows DOMAIN.md §1 (proposal)."""
+
+    min_decision_rank: Rank = Rank.inspector
+
+
+DEFAULT_POLICY = CasePolicy()

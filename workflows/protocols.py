@@ -1,0 +1,20 @@
+"""The attributes of a case that the workflow reads and writes, without importing the ORM."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from workflows.status import Route, Status
+
+
+class CaseRecord(Protocol):
+    status: Status | None
+    route: Route
+    assigned_officer_id: int | None
+    applicant_identity_verified: bool | None
+    representations_recorded: bool
+    child_sexual_offence_flag: bool
+    recipient_is_applicant: bool | None
+    urgent_safeguarding: bool
+
+    def is_partner_invited(self, user_id: int | None) -> bool: ...
