@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
 
 from disclosure_app.db import utcnow
 from disclosure_app.services.applications import Timescales
 from workflows.policy import CasePolicy
-from workflows.roles import Rank
+from workflows.roles import Rank, Role
 from workflows.status import STAGE_LABELS, Stage, Status, stage_of
 
 
@@ -57,8 +58,29 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {
+            "nav_items": staff_navigation(),
             "Status": Status,
             "Stage": Stage,
             "STAGE_LABELS": STAGE_LABELS,
             "stage_of": stage_of,
         }
+
+
+# Staff navigation by role: (label, endpoint, roles).
+_NAV = [
+    ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
+    ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
+    ("Audit", "audit.index", {Role.auditor}),
+    ("Staff accounts", "admin.users", {Role.admin}),
+]
+
+
+def staff_navigation() -> list[dict[str, Any]]:
+    if not current_user or not current_user.is_authenticated:
+        return []
+    items = []
+    for label, endpoint, roles in _NAV:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            href = url_for(endpoint)
+            items.append({"text": label, "href": href, "active": request.path == href})
+    return items
