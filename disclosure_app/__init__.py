@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from disclosure_app import access, db, errors, headers
 from disclosure_app.config import DefaultConfig
@@ -44,8 +44,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(PROJECT_ROOT / "templates")),
-            PackageLoader("govuk_frontend_jinja"),
-            PackageLoader("govuk_frontend_wtf"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
         ]
     )
     app.jinja_env.trim_blocks = True

@@ -75,13 +75,13 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     closed = _state(Status.closed, final=True)
 
     # --- Entry routes
-    submit_application = draft.to(received, validators=EVERY_STEP)
-    open_right_to_know = draft.to(referred, validators=EVERY_STEP)
+    submit_application = draft.to(received, cond="is_right_to_ask", validators=EVERY_STEP)
+    open_right_to_know = draft.to(referred, cond="is_right_to_know", validators=EVERY_STEP)
 
     # --- Intake
-    start_checks = received.to(initial_checks, validators=EVERY_STEP) | referred.to(
-        initial_checks, validators=EVERY_STEP
-    )
+    start_checks = received.to(
+        initial_checks, cond="is_right_to_ask", validators=EVERY_STEP
+    ) | referred.to(initial_checks, cond="is_right_to_know", validators=EVERY_STEP)
     reject_out_of_scope = initial_checks.to(not_progressed, validators=EVERY_STEP)
     transfer = initial_checks.to(transferred, validators=EVERY_STEP)
     accept_for_interview = initial_checks.to(

@@ -1,0 +1,65 @@
+# disclosure_app — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app disclosure_app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup assets config migrate seed reset-demo lint chromium clean
+
+## run: set up, migrate, seed the demo data (first time only) and serve on 127.0.0.1:5000
+run: setup config migrate seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## test: install everything the tests need (including Chromium) and run the whole suite
+test: setup chromium
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+# GOV.UK Frontend (CSS, JS) compiled with the force's branding and served by the app itself.
+assets: disclosure_app/static/css/app.css
+
+disclosure_app/static/css/app.css: package.json package-lock.json scripts/build_assets.mjs $(wildcard disclosure_app/assets/*)
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build:assets
+
+# A random SECRET_KEY for this machine, written once to the git-ignored instance folder.
+config: instance/config.py
+
+instance/config.py:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+	@echo "Wrote $@ with a new random SECRET_KEY."
+
+migrate: setup config
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+## reset-demo: throw away the local database and seed fresh demo data (new passwords)
+reset-demo: setup config
+	rm -f instance/disclosure.sqlite instance/disclosure.sqlite-wal instance/disclosure.sqlite-shm
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+
+# The browser tests drive Debian's Chromium; a test tool cannot download its own browser here.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules disclosure_app/static/css disclosure_app/static/js disclosure_app/static/images

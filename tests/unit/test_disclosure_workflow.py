@@ -1,0 +1,487 @@
+"""Every legal and illegal transition of the disclosure workflow, its guards and validators.
+
+The expected graph is written out here independently of the machine, so a change to either one
+that is not made to the other fails a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+from statemachine.exceptions import TransitionNotAllowed
+
+from disclosure_app import demo
+from workflows import (
+    ActorNotPermitted,
+    DecisionMakerNotEligible,
+    DisclosureWorkflow,
+    RationaleRequired,
+    StepDataInvalid,
+)
+from workflows.policy import MAY_SEND, CasePolicy
+from workflows.roles import Actor, Rank, Role
+from workflows.status import TERMINAL_STATUSES, Route, Stage, Status, public_phase, stage_of
+from workflows.steps import STEPS
+
+TODAY = date(2026, 6, 1)
+S = Status
+
+
+@dataclass
+class FakeCase:
+    status: Status | None = None
+    route: Route = Route.right_to_ask
+    assigned_officer_id: int | None = 1
+    applicant_identity_verified: bool | None = True
+    representations_recorded: bool = False
+    child_sexual_offence_flag: bool = False
+    recipient_is_applicant: bool | None = None
+    urgent_safeguarding: bool = False
+    invited: set[int] = field(default_factory=lambda: {5})
+
+    def is_partner_invited(self, user_id: int | None) -> bool:
+        return user_id in self.invited
+
+
+OFFICER = Actor(1, Role.case_officer, "DC Officer", rank=Rank.constable)
+DECIDER = Actor(2, Role.decision_maker, "DI Decider", rank=Rank.inspector)
+PARTNER = Actor(5, Role.partner, "Probation Partner")
+APPLICANT = Actor.applicant()
+AUDITOR = Actor(7, Role.auditor, "Auditor")
+ADMIN = Actor(8, Role.admin, "Admin")
+
+# Valid step data for every event (dates relative to TODAY).
+VALID: dict[str, dict[str, Any]] = {
+    "submit_application": {},
+    "open_right_to_know": {"referral_source": "mappa", "referral_source_detail": "MAPPA meeting",
+                           "risk_summary": "Offender babysitting"},
+    "start_checks": {},
+    "raise_urgent_safeguarding": {"risk_identified": "Child alone with subject tonight",
+                                  "action_taken": "emergency_response",
+                                  "who_was_informed": "Duty inspector"},
+    "reject_out_of_scope": {"reason_code": "general_enquiry", "alternative_action": "Advice given",
+                            "safeguarding_assessment": "none_identified"},
+    "transfer": {"receiving_force": "Southshire Police", "date_sent": "2026-05-30"},
+    "accept_for_interview": demo.ACCEPT,
+    "accept_for_assessment": demo.ACCEPT,
+    "record_interview": {**demo.INTERVIEW, "interview_date": "2026-05-31"},
+    "verify_applicant": {},
+    "close_unverified": {"verification_failure": "No ID produced",
+                         "safeguarding_assessment": "right_to_know"},
+    "withdraw": {"withdrawal_channel": "phone", "safeguarding_assessment": "none_identified"},
+    "invite_representations": {"invitation_method": "letter", "deadline": "2026-06-20",
+                               "safety_assessment": "No risk"},
+    "record_representations": {"representations_received": "yes",
+                               "representations_summary": "He denies the allegation"},
+    "complete_assessment": demo.ASSESS,
+    "invite_partner": {"partner_user_id": 5, "information_requested": "Supervision status"},
+    "record_agency_view": {"information_held": "On licence", "agency_view": "no_view"},
+    "approve_disclosure_to_applicant": demo.DISCLOSE,
+    "approve_disclosure_to_other": demo.DISCLOSE,
+    "approve_other_information": {**demo.DISCLOSE, "recipient": "other_person"},
+    "decide_no_disclosure": demo.NO_DISCLOSURE,
+    "record_disclosure_delivered": {**demo.DELIVERED, "meeting_date": "2026-05-31"},
+    "record_not_delivered": {"reason": "not_contactable", "details": "No answer"},
+    "reconsider": {"what_changed": "Recipient now willing to sign"},
+    "communicate_outcome": {"method": "letter", "communicated_on": "2026-05-31"},
+    "notify_applicant": {"method": "phone", "communicated_on": "2026-05-31"},
+    "close_case": {"referrals_complete": "yes", "review_date": "2032-01-01"},
+}
+
+WHO: dict[str, Actor] = {
+    "submit_application": APPLICANT,
+    "record_agency_view": PARTNER,
+    **{e: DECIDER for e in ("approve_disclosure_to_applicant", "approve_disclosure_to_other",
+                            "approve_other_information", "decide_no_disclosure", "reconsider")},
+}
+
+OPEN_FOR_URGENT = [s for s in Status if s not in TERMINAL_STATUSES and s is not S.draft]
+PARTNER_STATES = [S.full_risk_assessment, S.representations_pending, S.awaiting_decision]
+WITHDRAWABLE = [S.received, S.initial_checks, S.awaiting_interview, S.interviewed,
+                S.full_risk_assessment, S.representations_pending, S.awaiting_decision]
+
+# (source, event) -> target, for a Right to Ask case with an applicant-recipient where relevant.
+LEGAL_ASK: dict[tuple[Status, str], Status] = {
+    (S.draft, "submit_application"): S.received,
+    (S.received, "start_checks"): S.initial_checks,
+    (S.initial_checks, "reject_out_of_scope"): S.not_progressed,
+    (S.initial_checks, "transfer"): S.transferred,
+    (S.initial_checks, "accept_for_interview"): S.awaiting_interview,
+    (S.awaiting_interview, "record_interview"): S.interviewed,
+    (S.interviewed, "verify_applicant"): S.full_risk_assessment,
+    (S.awaiting_interview, "close_unverified"): S.identity_unverified,
+    (S.interviewed, "close_unverified"): S.identity_unverified,
+    (S.full_risk_assessment, "invite_representations"): S.representations_pending,
+    (S.representations_pending, "record_representations"): S.full_risk_assessment,
+    (S.full_risk_assessment, "complete_assessment"): S.awaiting_decision,
+    (S.awaiting_decision, "approve_disclosure_to_applicant"): S.disclosure_approved,
+    (S.awaiting_decision, "approve_disclosure_to_other"): S.disclosure_approved,
+    (S.awaiting_decision, "approve_other_information"): S.disclosure_approved,
+    (S.awaiting_decision, "decide_no_disclosure"): S.no_disclosure_decided,
+    (S.disclosure_approved, "record_disclosure_delivered"): S.disclosure_delivered,
+    (S.disclosure_approved, "record_not_delivered"): S.disclosure_not_delivered,
+    (S.disclosure_not_delivered, "reconsider"): S.awaiting_decision,
+    (S.no_disclosure_decided, "communicate_outcome"): S.outcome_communicated,
+    (S.disclosure_delivered, "close_case"): S.closed,  # applicant was the recipient
+    (S.outcome_communicated, "close_case"): S.closed,
+    **{(s, "withdraw"): S.withdrawn for s in WITHDRAWABLE},
+    **{(s, "raise_urgent_safeguarding"): s for s in OPEN_FOR_URGENT},
+    **{(s, "invite_partner"): s for s in PARTNER_STATES},
+    **{(s, "record_agency_view"): s for s in PARTNER_STATES},
+}
+LEGAL_KNOW: dict[tuple[Status, str], Status] = {
+    (S.draft, "open_right_to_know"): S.referred,
+    (S.referred, "start_checks"): S.initial_checks,
+    (S.initial_checks, "accept_for_assessment"): S.full_risk_assessment,
+    (S.no_disclosure_decided, "close_case"): S.closed,
+    (S.disclosure_delivered, "close_case"): S.closed,
+}
+
+
+def machine(case: FakeCase, **policy: Any) -> DisclosureWorkflow:
+    return DisclosureWorkflow(case, policy=CasePolicy(**policy))
+
+
+def send(case: FakeCase, event: str, *, actor: Actor | None = None, data: dict | None = None,
+         rationale: str = "Because it is necessary.", **policy: Any) -> None:
+    actor = actor or WHO.get(event, OFFICER)
+    machine(case, **policy).send(event, actor=actor, rationale=rationale,
+                                 step=VALID[event] if data is None else data, today=TODAY)
+
+
+def case_in(status: Status, route: Route = Route.right_to_ask, **facts: Any) -> FakeCase:
+    case = FakeCase(route=route, **facts)
+    case.status = status
+    return case
+
+
+def legal_targets(route: Route) -> dict[tuple[Status, str], Status]:
+    if route is Route.right_to_ask:
+        return LEGAL_ASK
+    shared = {k: v for k, v in LEGAL_ASK.items() if k[0] in (
+        S.initial_checks, S.full_risk_assessment, S.representations_pending, S.awaiting_decision,
+        S.disclosure_approved, S.disclosure_not_delivered)
+        and k[1] not in ("withdraw", "accept_for_interview", "approve_disclosure_to_applicant")}
+    urgent = {(s, "raise_urgent_safeguarding"): s for s in OPEN_FOR_URGENT}
+    return {**shared, **urgent, **LEGAL_KNOW}
+
+
+@pytest.mark.parametrize(("source", "event"), sorted(LEGAL_ASK, key=str))
+def test_legal_right_to_ask_transition_reaches_its_target(source, event):
+    case = case_in(source, recipient_is_applicant=True)
+    send(case, event)
+    assert case.status is LEGAL_ASK[(source, event)]
+
+
+@pytest.mark.parametrize(("source", "event"), sorted(LEGAL_KNOW, key=str))
+def test_legal_right_to_know_transition_reaches_its_target(source, event):
+    case = case_in(source, Route.right_to_know, recipient_is_applicant=False)
+    send(case, event)
+    assert case.status is LEGAL_KNOW[(source, event)]
+
+
+# States a case on each route can never be in (the other route's intake states).
+UNREACHABLE = {
+    Route.right_to_ask: {S.referred},
+    Route.right_to_know: {S.received, S.awaiting_interview, S.interviewed,
+                          S.outcome_communicated},
+}
+
+
+def _illegal(route: Route) -> list[tuple[Status, str]]:
+    legal = legal_targets(route)
+    return [(s, e) for s in Status for e in STEPS
+            if (s, e) not in legal and s not in UNREACHABLE[route]]
+
+
+@pytest.mark.parametrize(("source", "event"), _illegal(Route.right_to_ask))
+def test_illegal_right_to_ask_transition_is_refused_and_changes_nothing(source, event):
+    case = case_in(source, recipient_is_applicant=True)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, event)
+    assert case.status is source
+
+
+@pytest.mark.parametrize(("source", "event"), _illegal(Route.right_to_know))
+def test_illegal_right_to_know_transition_is_refused_and_changes_nothing(source, event):
+    case = case_in(source, Route.right_to_know, recipient_is_applicant=False)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, event)
+    assert case.status is source
+
+
+def test_new_case_starts_in_draft_and_is_never_stored_there():
+    case = FakeCase()
+    machine(case)
+    assert case.status is S.draft
+    assert stage_of(S.draft) is Stage.intake
+
+
+@pytest.mark.parametrize("status", sorted(TERMINAL_STATUSES))
+def test_every_ending_is_final(status):
+    configuration = machine(case_in(status)).configuration
+    assert configuration and all(state.final for state in configuration)
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s not in TERMINAL_STATUSES])
+def test_every_open_state_has_a_way_out(status):
+    assert not any(state.final for state in machine(case_in(status)).configuration)
+    assert machine(case_in(status)).allowed_events
+
+
+# --- Guards (conditions) -------------------------------------------------------------------
+
+
+def test_interview_route_is_only_for_right_to_ask():
+    case = case_in(S.initial_checks, Route.right_to_know)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "accept_for_interview")
+
+
+def test_applicant_cannot_be_verified_when_the_interview_did_not_verify_them():
+    case = case_in(S.interviewed, applicant_identity_verified=False)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "verify_applicant")
+
+
+def test_interview_records_whether_identity_was_verified():
+    case = case_in(S.awaiting_interview, applicant_identity_verified=None)
+    send(case, "record_interview", data={**VALID["record_interview"], "identity_verified": "no"})
+    assert case.applicant_identity_verified is False
+
+
+def test_third_party_applicant_gets_the_neutral_notice_before_closure():
+    case = case_in(S.disclosure_delivered, recipient_is_applicant=False)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "close_case")
+    send(case, "notify_applicant")
+    assert case.status is S.outcome_communicated
+
+
+def test_applicant_recipient_gets_no_separate_notice():
+    case = case_in(S.disclosure_delivered, recipient_is_applicant=True)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "notify_applicant")
+
+
+def test_right_to_know_no_disclosure_closes_without_telling_an_applicant():
+    case = case_in(S.no_disclosure_decided, Route.right_to_know)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "communicate_outcome")
+    send(case, "close_case")
+    assert case.status is S.closed
+
+
+def test_right_to_know_cannot_be_withdrawn_by_an_applicant():
+    case = case_in(S.full_risk_assessment, Route.right_to_know)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "withdraw")
+
+
+def test_urgent_safeguarding_flags_the_case_without_moving_it():
+    case = case_in(S.awaiting_interview)
+    send(case, "raise_urgent_safeguarding")
+    assert case.status is S.awaiting_interview
+    assert case.urgent_safeguarding is True
+
+
+def test_enabled_events_reflect_the_guards():
+    ask = {e.id for e in machine(case_in(S.initial_checks)).enabled_events()}
+    know = {e.id for e in machine(case_in(S.initial_checks, Route.right_to_know)).enabled_events()}
+    assert "accept_for_interview" in ask and "accept_for_assessment" not in ask
+    assert "accept_for_assessment" in know and "withdraw" not in know
+
+
+# --- Validators ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", sorted(STEPS))
+@pytest.mark.parametrize("actor", [OFFICER, DECIDER, PARTNER, APPLICANT, AUDITOR, ADMIN],
+                         ids=lambda a: a.role.value)
+def test_only_roles_in_the_policy_table_may_send_an_event(event, actor):
+    legal = {**LEGAL_ASK, **LEGAL_KNOW, (S.disclosure_delivered, "notify_applicant"): None}
+    source = next(s for (s, e) in legal if e == event)
+    route = Route.right_to_know if (source, event) in LEGAL_KNOW else Route.right_to_ask
+    case = case_in(source, route, recipient_is_applicant=event != "notify_applicant")
+    if actor.role in MAY_SEND[event]:
+        send(case, event, actor=actor)
+        assert case.status is not None
+    else:
+        with pytest.raises(ActorNotPermitted):
+            send(case, event, actor=actor)
+        assert case.status is source
+
+
+def test_auditors_and_admins_may_send_nothing():
+    for roles in MAY_SEND.values():
+        assert Role.auditor not in roles and Role.admin not in roles
+
+
+@pytest.mark.parametrize("rationale", ["", "   \n ", "text with \u202e override"])
+def test_every_step_needs_a_usable_written_rationale(rationale):
+    case = case_in(S.received)
+    with pytest.raises(RationaleRequired):
+        send(case, "start_checks", rationale=rationale)
+    assert case.status is S.received
+
+
+def test_missing_structured_fields_are_refused_with_a_message_per_field():
+    case = case_in(S.awaiting_decision)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "approve_disclosure_to_other", data={})
+    assert {"lawful_basis", "necessity", "proportionality"} <= set(refused.value.errors)
+    assert case.status is S.awaiting_decision
+
+
+@pytest.mark.parametrize("limb", ["lawful_basis", "necessity", "proportionality"])
+@pytest.mark.parametrize("event", ["approve_disclosure_to_other", "decide_no_disclosure"])
+def test_each_legal_limb_is_separately_mandatory_on_decisions(event, limb):
+    case = case_in(S.awaiting_decision)
+    data = {**VALID[event], limb: ""}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, event, data=data)
+    assert limb in refused.value.errors
+
+
+def test_decision_needs_the_configured_minimum_rank():
+    case = case_in(S.awaiting_decision)
+    sergeant = Actor(3, Role.decision_maker, "DS", rank=Rank.sergeant)
+    with pytest.raises(DecisionMakerNotEligible):
+        send(case, "decide_no_disclosure", actor=sergeant)
+    send(case, "decide_no_disclosure", actor=sergeant, min_decision_rank=Rank.sergeant)
+    assert case.status is S.no_disclosure_decided
+
+
+def test_higher_minimum_rank_refuses_an_inspector():
+    case = case_in(S.awaiting_decision)
+    with pytest.raises(DecisionMakerNotEligible):
+        send(case, "approve_disclosure_to_other", min_decision_rank=Rank.chief_inspector)
+
+
+def test_case_officer_cannot_decide_their_own_case():
+    case = case_in(S.awaiting_decision, assigned_officer_id=DECIDER.id)
+    with pytest.raises(DecisionMakerNotEligible):
+        send(case, "approve_disclosure_to_other")
+
+
+def test_presumption_applies_so_no_disclosure_needs_a_rebuttal():
+    case = case_in(S.awaiting_decision, child_sexual_offence_flag=True)
+    data = {**VALID["decide_no_disclosure"], "reason_category": "not_necessary"}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "decide_no_disclosure", data=data)
+    assert "presumption_rebuttal" in refused.value.errors
+    send(case, "decide_no_disclosure", data={**data, "presumption_rebuttal": "Child moved away"})
+    assert case.status is S.no_disclosure_decided
+
+
+def test_presumption_is_never_an_automatic_disclose():
+    case = case_in(S.awaiting_decision, child_sexual_offence_flag=True)
+    with pytest.raises(StepDataInvalid):
+        send(case, "approve_disclosure_to_other", data={**VALID["approve_disclosure_to_other"],
+                                                        "necessity": ""})
+
+
+def test_nothing_held_cannot_be_the_reason_when_a_conviction_was_found():
+    case = case_in(S.awaiting_decision, child_sexual_offence_flag=True)
+    data = {**VALID["decide_no_disclosure"], "presumption_rebuttal": "x"}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "decide_no_disclosure", data=data)
+    assert "reason_category" in refused.value.errors
+
+
+def test_assessment_cannot_complete_with_unexplained_missing_checks():
+    case = case_in(S.full_risk_assessment)
+    data = {**VALID["complete_assessment"], "checks_completed": ["pnc"]}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "complete_assessment", data=data)
+    assert "checks_not_done_reason" in refused.value.errors
+
+
+def test_assessment_needs_a_representations_decision():
+    case = case_in(S.full_risk_assessment)
+    data = {**VALID["complete_assessment"], "representations": "not_sought",
+            "representations_reason": ""}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "complete_assessment", data=data)
+    assert "representations_reason" in refused.value.errors
+    received = {**VALID["complete_assessment"], "representations": "received"}
+    with pytest.raises(StepDataInvalid):
+        send(case, "complete_assessment", data=received)
+    case.representations_recorded = True
+    send(case, "complete_assessment", data=received)
+    assert case.status is S.awaiting_decision
+
+
+def test_recording_representations_is_remembered_on_the_case():
+    case = case_in(S.representations_pending)
+    send(case, "record_representations")
+    assert case.representations_recorded is True
+
+
+def test_right_to_know_cannot_disclose_other_information_to_an_absent_applicant():
+    case = case_in(S.awaiting_decision, Route.right_to_know)
+    with pytest.raises(StepDataInvalid):
+        send(case, "approve_other_information",
+             data={**VALID["approve_other_information"], "recipient": "applicant"})
+
+
+def test_disclosure_recipient_is_remembered_and_reset_on_reconsideration():
+    case = case_in(S.awaiting_decision)
+    send(case, "approve_other_information",
+         data={**VALID["approve_other_information"], "recipient": "applicant"})
+    assert case.recipient_is_applicant is True
+    send(case, "record_not_delivered")
+    send(case, "reconsider")
+    assert case.recipient_is_applicant is None and case.status is S.awaiting_decision
+
+
+@pytest.mark.parametrize(("field", "value"), [("undertaking_signed", "no"),
+                                              ("recipient_identity_verified", "no")])
+def test_disclosure_is_not_delivered_without_identity_check_and_signed_undertaking(field, value):
+    case = case_in(S.disclosure_approved)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "record_disclosure_delivered",
+             data={**VALID["record_disclosure_delivered"], field: value})
+    assert field in refused.value.errors
+
+
+def test_meeting_cannot_be_dated_in_the_future():
+    case = case_in(S.disclosure_approved)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "record_disclosure_delivered",
+             data={**VALID["record_disclosure_delivered"], "meeting_date": "2026-06-02"})
+    assert "meeting_date" in refused.value.errors
+
+
+def test_partner_must_be_invited_to_record_a_view():
+    case = case_in(S.awaiting_decision, invited=set())
+    with pytest.raises(ActorNotPermitted):
+        send(case, "record_agency_view")
+
+
+def test_unknown_choice_values_are_refused():
+    case = case_in(S.initial_checks)
+    with pytest.raises(StepDataInvalid):
+        send(case, "reject_out_of_scope",
+             data={**VALID["reject_out_of_scope"], "reason_code": "because"})
+
+
+# --- Stages and the public view ----------------------------------------------------------
+
+
+def test_every_state_belongs_to_exactly_one_stage():
+    for status in Status:
+        assert stage_of(status) in Stage
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not S.draft])
+def test_public_phase_never_reveals_the_decision_or_disclosure_stages(status):
+    phase = public_phase(status)
+    assert phase in {"received", "initial", "assessment", "completed"}
+    if stage_of(status) in (Stage.risk_check, Stage.decision):
+        assert phase == "assessment"
+    if status in (S.disclosure_approved, S.no_disclosure_decided, S.disclosure_delivered):
+        assert phase == "assessment"
