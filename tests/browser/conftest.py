@@ -1,0 +1,110 @@
+"""A real server on 127.0.0.1 and a headless Debian Chromium driven by Playwright.
+
+The app runs with CSRF protection on, on its own migrated SQLite database, in a werkzeug server
+thread. Chromium is Debian's (/usr/bin/chromium): a test tool cannot download a browser here.
+In CI the browser tests must run, so a missing Chromium fails rather than skips there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from disclosure_app.db import get_session
+from tests.conftest import BASE_CONFIG, make_app
+from tests.factories import make_user
+from workflows.roles import Rank, Role
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Any]:
+    db_file = tmp_path_factory.mktemp("browser") / "browser.sqlite"
+    shutil.copy(migrated_template, db_file)
+    app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
+    assert BASE_CONFIG["SECRET_KEY"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def people(live_server: Any) -> dict[str, Any]:
+    with live_server.app.app_context():
+        session = get_session()
+        result = {
+            "officer": make_user(session, Role.case_officer, name="Bea Officer",
+                                 email="officer@browser.test"),
+            "inspector": make_user(session, Role.decision_maker, name="Ivan Inspector",
+                                   rank=Rank.inspector, email="inspector@browser.test"),
+            "partner": make_user(session, Role.partner, name="Paula Probation",
+                                 email="partner@browser.test"),
+            "auditor": make_user(session, Role.auditor, name="Ada Auditor",
+                                 email="auditor@browser.test"),
+        }
+        session.expunge_all()
+        return result
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed: `make test` installs it")
+        pytest.skip("Chromium is not installed (run `make test`, which installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
