@@ -1,0 +1,44 @@
+"""Deny by default: every endpoint declares who may use it, and undeclared ones refuse everyone."""
+
+from flask import Blueprint
+
+from disclosure_app.access import access_rule
+from workflows.roles import Role
+
+
+def test_every_endpoint_declares_an_access_rule(app):
+    missing = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static" and access_rule(view) is None
+    ]
+    assert missing == []
+
+
+def test_an_endpoint_without_a_rule_is_refused_even_to_staff(db_path, staff):
+    from tests.conftest import make_app, sign_in
+
+    app = make_app(db_path)
+    bp = Blueprint("undeclared", __name__)
+
+    @bp.route("/undeclared")
+    def undeclared():
+        return "should never be served"
+
+    app.register_blueprint(bp)
+    assert app.test_client().get("/undeclared").status_code == 403
+    officer = sign_in(app, staff["case_officer"].email)
+    assert officer.get("/undeclared").status_code == 403
+
+
+def test_public_endpoints_are_only_the_public_pages_and_sign_in(app):
+    public = sorted(e for e, v in app.view_functions.items() if access_rule(v) == "public")
+    assert all(e.startswith(("public.", "auth.login")) for e in public), public
+
+
+def test_auditors_have_no_way_to_change_anything(app):
+    for rule in app.url_map.iter_rules():
+        roles = access_rule(app.view_functions[rule.endpoint])
+        if isinstance(roles, frozenset) and Role.auditor in roles:
+            mutating = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
+            assert not mutating or rule.endpoint == "auth.logout", rule
