@@ -11,7 +11,12 @@ from werkzeug.exceptions import HTTPException
 
 from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
 from workflows import WorkflowRefusal
-from workflows.errors import ActorNotPermitted, DecisionMakerNotEligible
+from workflows.errors import (
+    ActorNotPermitted,
+    DecisionMakerNotEligible,
+    RationaleRequired,
+    StepDataInvalid,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InputInvalid)
     def _invalid(exc: InputInvalid):  # type: ignore[no-untyped-def]
         return _page(400, "; ".join(exc.errors.values()) or exc.message)
+
+    @app.errorhandler(RationaleRequired)
+    def _no_rationale(exc: RationaleRequired):  # type: ignore[no-untyped-def]
+        return _page(400, exc.message)
+
+    @app.errorhandler(StepDataInvalid)
+    def _step_invalid(exc: StepDataInvalid):  # type: ignore[no-untyped-def]
+        return _page(400, "; ".join(exc.errors.values()))
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]

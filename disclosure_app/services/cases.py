@@ -44,7 +44,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         due, _, case_id = base64.urlsafe_b64decode(padded).decode().partition("|")
-        return datetime.fromisoformat(due), int(case_id)
+        due_at = datetime.fromisoformat(due)
+        if due_at.tzinfo is None:  # every cursor we issue is UTC-aware; naive ones cannot bind
+            raise ValueError("cursor without a time zone")
+        after_id = int(case_id)
+        if not 0 <= after_id < 2**63:  # beyond any database integer
+            raise ValueError("case id out of range")
+        return due_at, after_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputInvalid({"after": "That page link is not valid"}) from exc
 

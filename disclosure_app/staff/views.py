@@ -1,3 +1,313 @@
-from flask import Blueprint
+"""Staff pages: the case queue, the case page, one form per workflow step, and opening a Right
+to Know case.
+
+Views stay thin: validate a form, call one service, flash, redirect (PRG). The workflow machine
+has the last word on every step: a POST always goes to ``take_step``, whatever the page showed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from disclosure_app.access import CASE_READERS, allow
+from disclosure_app.context import case_policy, now, timescales
+from disclosure_app.db import get_session
+from disclosure_app.models import Case, CaseStep, User
+from disclosure_app.services import applications, cases, users, workflow
+from disclosure_app.services.deadlines import deadlines, overdue_labels
+from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.staff.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
+from disclosure_app.staff.step_forms import (
+    LIMB_NAMES,
+    LIMBS_HEADING,
+    LIMBS_INTRO,
+    form_class_for,
+    form_data_to_step,
+    layout,
+    shown_values,
+)
+from workflows import MAY_SEND
+from workflows.errors import DecisionMakerNotEligible, RationaleRequired
+from workflows.fields import Kind, StepSpec
+from workflows.roles import Role
+from workflows.status import Status
+from workflows.steps import STEPS, step_for
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+QUEUE_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
+STEP_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
+# Steps that create a case: they have their own pages, never a step form on an existing case.
+ENTRY_EVENTS = frozenset({"submit_application", "open_right_to_know"})
+MAX_ID = 2**63 - 1  # larger ids cannot exist (and cannot be bound as database integers)
+CONTACT_READERS = frozenset({Role.case_officer, Role.decision_maker})
+PRESUMPTION_WARNING = (
+    "Presumption to disclose: the subject has a child sexual offence conviction and was assessed "
+    "as a risk. A decision not to disclose needs a recorded reason why the presumption is "
+    "rebutted."
+)
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+# --- The queue --------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@allow(*QUEUE_ROLES)
+def queue() -> Any:
+    form = QueueFilterForm(request.args)
+    if not form.validate():
+        return _queue_page(form, page=None), 400
+    try:
+        page = cases.queue_page(
+            get_session(),
+            _user(),
+            form.to_filter(),
+            after=request.args.get("after") or None,
+            page_size=current_app.config["QUEUE_PAGE_SIZE"],
+            now=now(),
+        )
+    except InputInvalid as exc:
+        return _queue_page(form, page=None, errors=exc.errors), 400
+    return _queue_page(form, page=page)
+
+
+def _queue_page(
+    form: QueueFilterForm, *, page: cases.QueuePage | None, errors: dict[str, str] | None = None
+) -> str:
+    at = now()
+    rows = []
+    for case in page.cases if page else []:
+        rows.append({"case": case, "overdue": overdue_labels(case, at)})
+    next_url = None
+    if page and page.next_cursor:
+        next_url = url_for("staff.queue", **form.query_args(), after=page.next_cursor)
+    return render_template(
+        "staff/queue.html",
+        form=form,
+        errors=errors or {},
+        rows=rows,
+        next_url=next_url,
+        paged=bool(request.args.get("after")),
+        first_url=url_for("staff.queue", **form.query_args()),
+        can_open_right_to_know=current_user.role is Role.case_officer,
+    )
+
+
+# --- The case page ----------------------------------------------------------------------------
+
+
+@bp.get(f"/cases/<int(max={MAX_ID}):case_id>")
+@allow(*CASE_READERS)
+def case(case_id: int) -> Any:
+    user = _user()
+    the_case = cases.view_case(
+        get_session(), user, case_id, purpose="Case page opened", now=now()
+    )
+    partner_names = {inv.user_id: inv.user.display_name for inv in the_case.invitations}
+    return render_template(
+        "staff/case.html",
+        case=the_case,
+        status=Status(the_case.status),
+        deadlines=deadlines(the_case, now()),
+        actions=workflow.available_steps(the_case, user, case_policy()),
+        timeline=[_timeline_entry(step, partner_names) for step in the_case.steps],
+        show_applicant_details=user.role in CONTACT_READERS,
+        record_pdf_available="documents.case_record" in current_app.view_functions,
+    )
+
+
+def _timeline_entry(step: CaseStep, partner_names: dict[int, str]) -> dict[str, Any]:
+    # A step recorded under an event the code no longer has still reads sensibly.
+    spec = STEPS.get(step.event) or StepSpec(step.event, step.event.replace("_", " ").capitalize())
+    values = shown_values(spec, step.data or {}, partner_names)
+    limbs = [v for v in values if spec.is_decision and v.name in LIMB_NAMES]
+    return {
+        "step": step,
+        "title": spec.title,
+        "role": None if step.actor_role is Role.applicant else Role(step.actor_role).label,
+        "from_label": None if step.from_status is Status.draft else step.from_status.label,
+        "to_label": step.to_status.label,
+        "values": [v for v in values if v not in limbs],
+        "limbs": limbs,
+        "rationale_label": spec.rationale_label,
+    }
+
+
+# --- Step forms -------------------------------------------------------------------------------
+
+
+def _spec_or_404(event: str) -> StepSpec:
+    if event not in STEPS or event in ENTRY_EVENTS:
+        abort(404)
+    return step_for(event)
+
+
+def _partner_choices(case: Case, spec: StepSpec) -> list[tuple[str, str]]:
+    """Active partner-agency members not already invited to this case."""
+    if not any(f.kind is Kind.partner for f in spec.fields):
+        return []
+    invited = {inv.user_id for inv in case.invitations}
+    return [
+        (str(p.id), p.display_name)
+        for p in users.partner_users(get_session())
+        if p.id not in invited
+    ]
+
+
+def _refuse_unless_available(case: Case, spec: StepSpec, user: User) -> None:
+    """What the GET shows when the step cannot be taken now (the POST asks the machine)."""
+    policy = case_policy()
+    if spec.is_decision:
+        if user.rank is None or user.rank < policy.min_decision_rank:
+            raise DecisionMakerNotEligible(
+                "A disclosure decision needs a decision-maker of at least "
+                f"{policy.min_decision_rank.label} rank."
+            )
+        if user.id == case.assigned_officer_id:
+            raise DecisionMakerNotEligible(
+                "The case officer cannot make the disclosure decision on their own case."
+            )
+    available = {s.event for s in workflow.available_steps(case, user, policy)}
+    if spec.event not in available:
+        raise StepNotAllowed(
+            f"'{spec.title}' is not possible while the case is at "
+            f"'{Status(case.status).label}'. The case has not been changed."
+        )
+
+
+def _add_errors(form: Any, errors: dict[str, str]) -> None:
+    """Put service errors on the fields they name; anything else goes to the summary."""
+    fields = dict(_named_fields(form))
+    for name, message in errors.items():
+        field = fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors = [*form.form_errors, message]
+
+
+def _named_fields(form: Any) -> Any:
+    for field in form:
+        yield field.name, field
+        if hasattr(field, "form"):  # FormField
+            yield from _named_fields(field.form)
+        elif hasattr(field, "entries"):  # FieldList
+            for entry in field.entries:
+                yield entry.name, entry
+                if hasattr(entry, "form"):
+                    yield from _named_fields(entry.form)
+
+
+@bp.route(f"/cases/<int(max={MAX_ID}):case_id>/steps/<event>", methods=["GET", "POST"])
+@allow(*STEP_ROLES)
+def step(case_id: int, event: str) -> Any:
+    spec = _spec_or_404(event)
+    user = _user()
+    if user.role not in MAY_SEND[event]:
+        abort(403)
+    session = get_session()
+    the_case = workflow.load_case_in_scope(session, user, case_id)
+    form = form_class_for(spec, _partner_choices(the_case, spec))()
+    if request.method == "GET":
+        _refuse_unless_available(the_case, spec, user)
+        form.expected_version.data = the_case.version
+        return _step_page(the_case, spec, form)
+    if not form.validate_on_submit():
+        return _step_page(the_case, spec, form), 400
+    step_request = workflow.StepRequest(
+        case_id=the_case.id,
+        event=event,
+        expected_version=form.expected_version.data,
+        data=form_data_to_step(spec, form),
+        rationale=form.rationale.data or "",
+    )
+    try:
+        workflow.take_step(session, step_request, user=user, policy=case_policy(), now=now())
+    except InputInvalid as exc:
+        _add_errors(form, exc.errors)
+        return _step_page(_reload(case_id), spec, form), 400
+    except RationaleRequired as exc:
+        _add_errors(form, {"rationale": exc.message})
+        return _step_page(_reload(case_id), spec, form), 400
+    except StaleCase as exc:
+        # Keep everything the officer typed; let them review the case and send it again.
+        fresh = _reload(case_id)
+        form.expected_version.data = fresh.version
+        form.expected_version.raw_data = [str(fresh.version)]
+        return _step_page(fresh, spec, form, stale=exc.message), 409
+    flash(f"{spec.title}: saved", "success")
+    return redirect(url_for("staff.case", case_id=case_id), code=303)
+
+
+def _reload(case_id: int) -> Case:
+    return workflow.load_case_in_scope(get_session(), _user(), case_id)
+
+
+def _step_page(case: Case, spec: StepSpec, form: Any, *, stale: str | None = None) -> str:
+    return render_template(
+        "staff/step.html",
+        case=case,
+        status=Status(case.status),
+        spec=spec,
+        form=form,
+        groups=layout(spec),
+        limbs_heading=LIMBS_HEADING,
+        limbs_intro=LIMBS_INTRO,
+        stale=stale,
+        presumption_warning=(
+            PRESUMPTION_WARNING
+            if spec.event == "decide_no_disclosure" and case.child_sexual_offence_flag
+            else None
+        ),
+        no_partners_left=any(
+            f.kind is Kind.partner and len(form[f.name].choices) <= 1 for f in spec.fields
+        ),
+    )
+
+
+# --- Right to Know ----------------------------------------------------------------------------
+
+
+@bp.route("/right-to-know/new", methods=["GET", "POST"])
+@allow(Role.case_officer)
+def new_right_to_know() -> Any:
+    form = RightToKnowForm()
+    if form.validate_on_submit():
+        try:
+            new_case = applications.open_right_to_know(
+                get_session(),
+                form.referral(),
+                user=_user(),
+                policy=case_policy(),
+                timescales=timescales(),
+                now=now(),
+            )
+        except InputInvalid as exc:
+            _add_errors(form, exc.errors)
+        except RationaleRequired as exc:
+            _add_errors(form, {"rationale": exc.message})
+        else:
+            flash(f"Right to Know case {new_case.reference} opened", "success")
+            return redirect(url_for("staff.case", case_id=new_case.id), code=303)
+    page = render_template(
+        "staff/new_right_to_know.html",
+        form=form,
+        spec=RIGHT_TO_KNOW_SPEC,
+    )
+    return page, (400 if form.errors else 200)
