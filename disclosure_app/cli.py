@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from disclosure_app.context import now
 from disclosure_app.db import get_session
@@ -33,7 +34,7 @@ def upgrade_database(revision: str = "head") -> None:
 
 
 def register_cli(app: Flask) -> None:
-    db_group = click.Group("db", help="Database schema (Alembic migrations).")
+    db_group = AppGroup("db", help="Database schema (Alembic migrations).")
 
     @db_group.command("upgrade")
     @click.argument("revision", default="head")
@@ -60,7 +61,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(db_group)
 
-    audit_group = click.Group("audit", help="The tamper-evident decision log.")
+    audit_group = AppGroup("audit", help="The tamper-evident decision log.")
 
     @audit_group.command("verify")
     def audit_verify() -> None:

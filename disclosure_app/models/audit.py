@@ -24,6 +24,7 @@ class AuditEntry(Base):
         sa.Index("ix_audit_entries_case", "case_id", "seq"),
         sa.Index("ix_audit_entries_actor", "actor_id", "seq"),
         sa.Index("ix_audit_entries_action", "action", "seq"),
+        sa.Index("ix_audit_entries_category", "category", "seq"),
         sa.Index("ix_audit_entries_created", "created_at", "seq"),
     )
 

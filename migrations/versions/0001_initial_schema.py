@@ -43,6 +43,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.create_index('ix_audit_entries_action', ['action', 'seq'], unique=False)
+        batch_op.create_index('ix_audit_entries_category', ['category', 'seq'], unique=False)
         batch_op.create_index('ix_audit_entries_actor', ['actor_id', 'seq'], unique=False)
         batch_op.create_index('ix_audit_entries_case', ['case_id', 'seq'], unique=False)
         batch_op.create_index('ix_audit_entries_created', ['created_at', 'seq'], unique=False)
@@ -222,6 +223,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_entries_case')
         batch_op.drop_index('ix_audit_entries_actor')
         batch_op.drop_index('ix_audit_entries_action')
+        batch_op.drop_index('ix_audit_entries_category')
 
     op.drop_table('audit_entries')
     op.drop_table('audit_chain_head')

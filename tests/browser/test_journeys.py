@@ -1,0 +1,237 @@
+"""The real journeys in a real browser (headless Debian Chromium, CSRF on, strict CSP).
+
+A member of the public applies; staff take the case through every stage to a face-to-face
+disclosure with a partner agency's view; another case ends in no disclosure; an officer opens a
+Right to Know case; an auditor reads every rationale, verifies the chain and downloads the PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from disclosure_app import demo
+from tests.factories import PASSWORD, make_case
+from workflows.status import Status
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+TODAY = datetime.now(UTC).date()
+TODAY_PARTS = (str(TODAY.day), str(TODAY.month), str(TODAY.year))
+
+APPLICATION = {
+    "applicant-full_name": "Laura Browser",
+    "applicant-date_of_birth": ("14", "3", "1985"),
+    "applicant-address": "12 Demo Terrace, Northshire",
+    "applicant-postcode": "ns1 4dm",
+    "applicant-contact_method": "phone",
+    "applicant-phone": "01632 960001",
+    "applicant-safe_contact_times": "Weekdays 9am to 2pm",
+    "applicant-messages_ok": "no",
+    "applicant-relationship_to_subject": "My ex-partner's new boyfriend",
+    "child1-full_name": "Sophie Browser",
+    "child1-age": "7",
+    "child1-applicant_relationship": "parent",
+    "child1-subject_contact": "Lives in the same house and looks after her after school.",
+    "subject-full_name": "Marcus Nobody",
+    "subject-date_of_birth": ("23", "4", "1977"),
+    "subject-relationship_to_child": "Mother's partner",
+    "concern": "He talked about a previous conviction and is often alone with my daughter.",
+    "declared_truthful": True,
+    "declared_sharing": True,
+}
+
+
+def fill(page: Any, data: dict[str, Any]) -> None:
+    """Fill a GOV.UK form the way a person would: type, tick and choose."""
+    for name, value in data.items():
+        if isinstance(value, tuple):  # GOV.UK date input: day, month, year
+            for part, text in zip(("day", "month", "year"), value, strict=True):
+                page.fill(f"#{name}-{part}", text)
+        elif isinstance(value, list):  # checkboxes
+            for choice in value:
+                page.check(f'input[type="checkbox"][name="{name}"][value="{choice}"]')
+        elif value is True:
+            page.check(f'input[type="checkbox"][name="{name}"]')
+        elif page.locator(f'input[type="radio"][name="{name}"]').count():
+            page.check(f'input[type="radio"][name="{name}"][value="{value}"]')
+        elif page.locator(f'select[name="{name}"]').count():
+            page.select_option(f'select[name="{name}"]', str(value))
+        else:
+            page.fill(f'[name="{name}"]', str(value))
+
+
+def as_browser_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Canned step data (ISO or D±n dates) as what a person types into the form."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str) and re.fullmatch(r"D[+-]\d+|\d{4}-\d{2}-\d{2}", value):
+            out[key] = TODAY_PARTS if value in ("D-0", "D+0") else _future_parts()
+        else:
+            out[key] = value
+    return out
+
+
+def _future_parts() -> tuple[str, str, str]:
+    return ("1", "1", str(TODAY.year + 5))
+
+
+def sign_in(browser: Any, server: Any, email: str) -> Any:
+    context = browser.new_context(accept_downloads=True)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    page.goto(f"{server.url}/staff/sign-in")
+    page.fill('[name="email"]', email)
+    page.fill('[name="password"]', PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/staff/sign-in" not in page.url, page.content()[:2000]
+    return page
+
+
+def take_step(page: Any, server: Any, case_id: int, event: str, data: dict[str, Any],
+              rationale: str) -> None:
+    page.goto(f"{server.url}/staff/cases/{case_id}")
+    page.click(f'a[href$="/steps/{event}"]')
+    fill(page, as_browser_data(data))
+    page.fill('[name="rationale"]', rationale)
+    page.locator("main form").last.locator('button[type="submit"]').click()
+    page.wait_for_load_state()
+    assert re.search(rf"/staff/cases/{case_id}$", page.url), page.content()[:3000]
+    assert "saved" in page.content()
+
+
+def case_id_from(page: Any) -> int:
+    match = re.search(r"/staff/cases/(\d+)", page.url)
+    assert match, page.url
+    return int(match.group(1))
+
+
+def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_server, people,
+                                                                  page):
+    server = live_server
+    # --- A member of the public applies.
+    page.goto(server.url + "/")
+    assert "999" in page.content()
+    page.get_by_role("button", name=re.compile("Start now")).click()
+    fill(page, APPLICATION)
+    page.locator("main form").last.locator('button[type="submit"]').last.click()
+    page.wait_for_load_state()
+    assert "Check your answers" in page.content()
+    assert "Marcus Nobody" in page.content()
+    page.get_by_role("button", name="Accept and send").click()
+    page.wait_for_load_state()
+    reference = re.search(r"CSD-[0-9A-Z]{4}-[0-9A-Z]{4}", page.content()).group(0)
+    status_link = re.search(r"http://127\.0\.0\.1:\d+/status/[A-Za-z0-9_\-]+",
+                            page.content()).group(0)
+    page.goto(status_link)
+    assert "Application received" in page.content()
+    assert "Marcus Nobody" not in page.content()
+
+    # --- The case officer works intake.
+    officer = sign_in(browser, server, people["officer"].email)
+    officer.click(f"text={reference}")
+    case_id = case_id_from(officer)
+    steps = [
+        ("start_checks", {}, "Checks started within the hour of receipt."),
+        ("accept_for_interview", demo.ACCEPT, "Named child and subject with access: in scope."),
+        ("record_interview", {**demo.INTERVIEW, "interview_date": "D-0"},
+         "Interview at the station at the applicant's chosen time."),
+        ("verify_applicant", {}, "Identity and relationship to the child verified."),
+        ("invite_partner", {"partner_user_id": str(people["partner"].id),
+                            "information_requested": "Supervision status and risk."},
+         "Probation manage the subject under MAPPA."),
+    ]
+    for event, data, rationale in steps:
+        take_step(officer, server, case_id, event, data, rationale)
+
+    # --- The invited partner agency records its view.
+    partner = sign_in(browser, server, people["partner"].email)
+    take_step(partner, server, case_id, "record_agency_view",
+              {"information_held": "On licence until 2027.", "agency_view": "supports_disclosure"},
+              "Probation support disclosure: the mother cannot protect the child otherwise.")
+
+    take_step(officer, server, case_id, "complete_assessment", demo.ASSESS,
+              "All checks complete; the risk to the child is high.")
+
+    # --- The decision-maker decides to disclose, with the three limbs.
+    inspector = sign_in(browser, server, people["inspector"].email)
+    take_step(inspector, server, case_id, "approve_disclosure_to_applicant", demo.DISCLOSE,
+              "Lawful, necessary and proportionate to disclose to the mother.")
+
+    # --- The face-to-face disclosure, then closure.
+    take_step(officer, server, case_id, "record_disclosure_delivered",
+              {**demo.DELIVERED, "meeting_date": "D-0"}, "Disclosure delivered in person.")
+    take_step(officer, server, case_id, "close_case",
+              {"referrals_complete": "yes", "review_date": "D+5"}, "All actions complete.")
+    officer.goto(f"{server.url}/staff/cases/{case_id}")
+    assert "Closed" in officer.content()
+
+    # --- The applicant now sees only "Completed".
+    page.goto(status_link)
+    assert "Completed" in page.content()
+    assert "disclos" not in page.locator("main").inner_text().lower()
+
+    # --- The auditor reads every rationale and limb, verifies the chain, downloads the PDF.
+    auditor = sign_in(browser, server, people["auditor"].email)
+    auditor.goto(f"{server.url}/audit/")
+    assert re.search(r"intact", auditor.content(), re.I)
+    auditor.goto(f"{server.url}/audit/cases/{case_id}")
+    trail = auditor.locator("main").inner_text()
+    for text in ("Lawful, necessary and proportionate to disclose to the mother.",
+                 demo.DISCLOSE["necessity"], demo.DISCLOSE["proportionality"],
+                 demo.DISCLOSE["lawful_basis"],
+                 "Probation support disclosure: the mother cannot protect the child otherwise."):
+        assert text in trail
+    with auditor.expect_download() as download_info:
+        auditor.click('a[href$="decision-record.pdf"]')
+    pdf = PdfReader(io.BytesIO(open(download_info.value.path(), "rb").read()))
+    text = " ".join(p.extract_text() for p in pdf.pages)
+    assert reference in text
+    assert "Disclosure delivered in person." in re.sub(r"\s+", " ", text)
+
+
+def test_a_case_ends_in_no_disclosure_through_the_browser(browser, live_server, people):
+    server = live_server
+    case, _ = make_case(server.app, Status.awaiting_decision, officer=people["officer"],
+                        decider=people["inspector"])
+    inspector = sign_in(browser, server, people["inspector"].email)
+    no_disclosure = {**demo.NO_DISCLOSURE, "reason_category": "not_necessary",
+                     "presumption_rebuttal": "The child has moved abroad with her father."}
+    inspector.goto(f"{server.url}/staff/cases/{case.id}/steps/decide_no_disclosure")
+    assert "Presumption to disclose" in inspector.content()
+    take_step(inspector, server, case.id, "decide_no_disclosure", no_disclosure,
+              "No pressing need: the child no longer has contact with the subject.")
+    officer = sign_in(browser, server, people["officer"].email)
+    take_step(officer, server, case.id, "communicate_outcome",
+              {"method": "letter", "communicated_on": "D-0"}, "Letter sent as agreed.")
+    officer.goto(f"{server.url}/staff/cases/{case.id}")
+    assert "Outcome communicated" in officer.content()
+
+
+def test_an_officer_opens_a_right_to_know_case(browser, live_server, people):
+    server = live_server
+    officer = sign_in(browser, server, people["officer"].email)
+    officer.goto(f"{server.url}/staff/")
+    officer.click("text=Open a Right to Know case")
+    officer.wait_for_load_state()
+    first_child = officer.locator('[name$="full_name"]').nth(1).get_attribute("name")
+    prefix = first_child.rsplit("-", 1)[0] if "-" in first_child else ""
+    fields = {"subject-full_name": "Keith Browserman",
+              "subject-relationship_to_child": "Family friend",
+              "referral_source_detail": "MAPPA level 2 meeting",
+              "risk_summary": "Registered offender babysitting a 9-year-old.",
+              "referral_source": "mappa",
+              "rationale": "The mother may not know his history."}
+    fill(officer, {k: v for k, v in fields.items() if officer.locator(f'[name="{k}"]').count()})
+    fill(officer, {f"{prefix}-full_name": "Amy Browser", f"{prefix}-age": "9",
+                   f"{prefix}-subject_contact": "Babysits at weekends."})
+    officer.locator("main form").last.locator('button[type="submit"]').click()
+    officer.wait_for_load_state()
+    assert re.search(r"/staff/cases/\d+$", officer.url), officer.content()[:3000]
+    assert "Right to Know" in officer.content()
