@@ -90,7 +90,8 @@ def rank_label(value: str | None) -> str:
 
 def _date_text(value: Any) -> str:
     try:
-        return date.fromisoformat(str(value)).strftime("%d %B %Y")
+        day = date.fromisoformat(str(value))
+        return f"{day.day} {day:%B %Y}"  # GOV.UK style: 7 March 2026
     except ValueError:
         return str(value)
 

@@ -41,6 +41,7 @@ from wtforms import Field as FormField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
+from disclosure_app.services.step_display import human_value
 from workflows.fields import LONG_TEXT_MAX, Field, Kind, StepSpec, text_problem
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice.
@@ -298,28 +299,12 @@ class ShownValue:
     paragraphs: tuple[str, ...] = ()  # free text split at blank lines or line breaks
 
 
-def _format_date(value: Any) -> str:
-    try:
-        day = date.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return f"{day.day} {day:%B %Y}"
-
-
 def display_value(f: Field, value: Any, partner_names: Mapping[int, str]) -> str | list[str]:
-    """A stored step value as a person reads it: choice labels, dates in words, names."""
+    """A stored step value as a person reads it (the same words as the trail and the PDF);
+    multiple choices stay a list so the case page can show them as one."""
     if f.kind is Kind.multichoice:
         return [f.choice_label(str(v)) for v in value or []]
-    if f.kind in (Kind.choice, Kind.yesno):
-        return f.choice_label(str(value))
-    if f.kind is Kind.date:
-        return _format_date(value)
-    if f.kind is Kind.partner:
-        try:
-            return partner_names.get(int(value), "A partner agency member")
-        except (TypeError, ValueError):
-            return "A partner agency member"
-    return "" if value is None else str(value)
+    return human_value(f, value, partner_names)
 
 
 def paragraphs(text: str) -> tuple[str, ...]:
