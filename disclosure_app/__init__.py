@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
-from disclosure_app import access, db, errors, headers
+from disclosure_app import access, db, errors, headers, routing
 from disclosure_app.config import DefaultConfig
 from disclosure_app.extensions import csrf, login_manager
 
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    routing.init_app(app)
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)

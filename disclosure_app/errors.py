@@ -78,7 +78,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
-        return _page(exc.code or 500)
+        # Keep the exception's own headers: a 405 must say what is Allowed (RFC 9110 15.5.6).
+        return (*_page(exc.code or 500), exc.get_headers())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

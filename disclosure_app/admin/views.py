@@ -65,7 +65,7 @@ def new_user():  # type: ignore[no-untyped-def]
     return response
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 @allow(Role.admin)
 def set_active(user_id: int):  # type: ignore[no-untyped-def]
     form = SetActiveForm()

@@ -95,7 +95,7 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("audit/index.html", **context)
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get("/cases/<id:case_id>")
 @allow(Role.auditor)
 def case_trail(case_id: int):  # type: ignore[no-untyped-def]
     session = get_session()

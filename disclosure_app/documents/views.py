@@ -21,7 +21,7 @@ from workflows.roles import Role
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 
-@bp.get("/cases/<int:case_id>/decision-record.pdf")
+@bp.get("/cases/<id:case_id>/decision-record.pdf")
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
 def case_record(case_id: int):  # type: ignore[no-untyped-def]
     session = get_session()

@@ -51,7 +51,6 @@ QUEUE_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 STEP_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 # Steps that create a case: they have their own pages, never a step form on an existing case.
 ENTRY_EVENTS = frozenset({"submit_application", "open_right_to_know"})
-MAX_ID = 2**63 - 1  # larger ids cannot exist (and cannot be bound as database integers)
 CONTACT_READERS = frozenset({Role.case_officer, Role.decision_maker})
 PRESUMPTION_WARNING = (
     "Presumption to disclose: the subject has a child sexual offence conviction and was assessed "
@@ -112,7 +111,7 @@ def _queue_page(
 # --- The case page ----------------------------------------------------------------------------
 
 
-@bp.get(f"/cases/<int(max={MAX_ID}):case_id>")
+@bp.get("/cases/<id:case_id>")
 @allow(*CASE_READERS)
 def case(case_id: int) -> Any:
     user = _user()
@@ -214,7 +213,7 @@ def _named_fields(form: Any) -> Any:
                     yield from _named_fields(entry.form)
 
 
-@bp.route(f"/cases/<int(max={MAX_ID}):case_id>/steps/<event>", methods=["GET", "POST"])
+@bp.route("/cases/<id:case_id>/steps/<event>", methods=["GET", "POST"])
 @allow(*STEP_ROLES)
 def step(case_id: int, event: str) -> Any:
     spec = _spec_or_404(event)

@@ -1,0 +1,285 @@
+"""Every endpoint, every method, every role: who gets what.
+
+The expected answers are written out by hand in ``EXPECTED`` below, not read from the code under
+test, so a change to an access rule has to be made in two places on purpose. A new endpoint
+without a row fails ``test_the_matrix_covers_every_endpoint_and_method``.
+
+The case used is a Right to Ask case at "full risk assessment", with one partner-agency member
+invited (``partner_invited``) and another not (``partner``). The applicant is an anonymous
+visitor holding the real status link; ``anonymous`` is a stranger without one (for the status
+page they try a made-up token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from disclosure_app.db import get_session
+from disclosure_app.models import Case, CaseInvitation, CaseStep, User
+from disclosure_app.services import audit
+from disclosure_app.services.workflow import StepRequest, take_step
+from tests.conftest import sign_in
+from tests.factories import make_case, make_user
+from workflows.roles import Role
+from workflows.status import Status
+
+ROLES = ("anonymous", "applicant", "case_officer", "decision_maker", "partner",
+         "partner_invited", "auditor", "admin")
+
+# Redirects, as (status, path the Location header points to).
+LOGIN = (302, "/staff/sign-in")
+QUEUE = (302, "/staff/")
+AUDIT = (302, "/audit/")
+USERS = (302, "/admin/users")
+START = (302, "/")
+
+Expected = int | tuple[int, str]
+
+
+def row(anonymous: Expected, applicant: Expected, case_officer: Expected,
+        decision_maker: Expected, partner: Expected, partner_invited: Expected,
+        auditor: Expected, admin: Expected) -> dict[str, Expected]:
+    return dict(zip(ROLES, (anonymous, applicant, case_officer, decision_maker, partner,
+                            partner_invited, auditor, admin), strict=True))
+
+
+def everyone(expected: Expected) -> dict[str, Expected]:
+    return dict.fromkeys(ROLES, expected)
+
+
+# (endpoint, method) -> what each role gets. POSTs send an empty form.
+EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
+    # Public pages: the same for everyone, signed in or not.
+    ("public.start", "GET"): everyone(200),
+    ("public.privacy", "GET"): everyone(200),
+    ("public.accessibility", "GET"): everyone(200),
+    ("public.apply", "GET"): everyone(200),
+    ("public.apply", "POST"): everyone(400),
+    ("public.submit", "GET"): everyone(405),
+    ("public.submit", "POST"): everyone(400),
+    ("public.confirmation", "GET"): everyone(START),  # nothing to confirm in this session
+    #                                   anon  appl  officer decider partner invited auditor admin
+    ("public.status", "GET"): row(404, 200, 200, 200, 200, 200, 200, 200),
+    ("public.withdraw", "GET"): everyone(405),
+    ("public.withdraw", "POST"): row(404, 400, 400, 400, 400, 400, 400, 400),
+    # Sign-in and sign-out.
+    ("auth.login", "GET"): row(200, 200, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS),
+    ("auth.login", "POST"): row(400, 400, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS),
+    ("auth.logout", "GET"): everyone(405),
+    ("auth.logout", "POST"): row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    # Staff case work.
+    ("staff.queue", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403),
+    ("staff.case", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403),
+    ("staff.step", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 403, 403),
+    ("staff.step", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 403, 403),
+    ("staff.new_right_to_know", "GET"): row(LOGIN, LOGIN, 200, 403, 403, 403, 403, 403),
+    ("staff.new_right_to_know", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
+    # The auditor's console.
+    ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    # Documents: police and auditors only, never partners (even invited) or administrators.
+    ("documents.case_record", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
+    # Account administration.
+    ("admin.users", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
+    ("admin.new_user", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
+    ("admin.new_user", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.set_active", "GET"): everyone(405),
+    ("admin.set_active", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+}
+
+# The step each role would legitimately take on the case (at "full risk assessment").
+STEP_EVENT = {
+    "case_officer": "complete_assessment",
+    "decision_maker": "invite_representations",
+    "partner": "record_agency_view",
+    "partner_invited": "record_agency_view",
+}
+DEFAULT_EVENT = "complete_assessment"
+UNKNOWN_TOKEN = "not-a-real-status-token-0123456789abcdef"
+MISSING_ID = 999_999
+
+
+@dataclass
+class World:
+    app: Flask
+    clients: dict[str, FlaskClient]
+    case_id: int
+    token: str
+    user_id: int  # an account the administrator could (de)activate
+    emails: dict[str, str]
+
+    def url(self, endpoint: str, role: str, *, case_id: int | None = None) -> str:
+        values: dict[str, Any] = {}
+        case_id = self.case_id if case_id is None else case_id
+        if endpoint in ("staff.case", "audit.case_trail", "documents.case_record"):
+            values["case_id"] = case_id
+        elif endpoint == "staff.step":
+            values.update(case_id=case_id, event=STEP_EVENT.get(role, DEFAULT_EVENT))
+        elif endpoint in ("public.status", "public.withdraw"):
+            values["token"] = UNKNOWN_TOKEN if role == "anonymous" else self.token
+        elif endpoint == "admin.set_active":
+            values["user_id"] = self.user_id
+        with self.app.test_request_context():
+            return url_for(endpoint, **values)
+
+
+@pytest.fixture
+def world(app: Flask, staff: dict[str, Any], clients: dict[str, FlaskClient]) -> World:
+    case, token = make_case(app, Status.full_risk_assessment, officer=staff["case_officer"],
+                            decider=staff["decision_maker"])
+    assert token is not None
+    with app.app_context():
+        session = get_session()
+        invited = make_user(session, Role.partner, name="Ivy Invited")
+        version = session.get(Case, case.id).version
+        now = datetime.now(UTC)
+        take_step(session, StepRequest(
+            case.id, "invite_partner", version,
+            {"partner_user_id": str(invited.id),
+             "information_requested": "Current risk assessment and supervision status."},
+            "Probation manage the subject."), user=staff["case_officer"],
+            policy=app.extensions["case_policy"], now=now)
+        invited_email = invited.email
+    all_clients = dict(clients)
+    all_clients["partner_invited"] = sign_in(app, invited_email)
+    all_clients["applicant"] = app.test_client()
+    emails = {key: user.email for key, user in staff.items()}
+    emails["partner_invited"] = invited_email
+    return World(app, all_clients, case.id, token, staff["partner"].id, emails)
+
+
+def snapshot(app: Flask, case_id: int) -> dict[str, Any]:
+    """Everything a POST might write."""
+    with app.app_context():
+        session = get_session()
+        case = session.get(Case, case_id)
+
+        def count(model: Any) -> int:
+            return session.scalar(select(func.count()).select_from(model))
+
+        return {
+            "cases": count(Case),
+            "case_version": case.version,
+            "case_status": case.status,
+            "steps": count(CaseStep),
+            "invitations": count(CaseInvitation),
+            "users": count(User),
+            "active_users": session.scalar(
+                select(func.count()).select_from(User).where(User.active.is_(True))),
+            "audit_chain": audit.chain_length(session),
+        }
+
+
+def client_for(world: World, role: str, method: str, endpoint: str) -> FlaskClient:
+    if (endpoint, method) == ("auth.logout", "POST") and role not in ("anonymous", "applicant"):
+        # Signing out ends every session of that person: use a session of its own.
+        return sign_in(world.app, world.emails[role])
+    return world.clients[role]
+
+
+def fetch(client: FlaskClient, url: str, method: str) -> Any:
+    """Send an empty form (for a POST) and read the whole body, as a server would. A streamed
+    response left unread keeps its request's contexts pushed, and the next request in the thread
+    would then run inside them (as whoever was signed in there)."""
+    response = client.open(url, method=method, data={} if method == "POST" else None)
+    response.get_data()
+    response.close()
+    return response
+
+
+def check(response: Any, expected: Expected) -> str | None:
+    if isinstance(expected, tuple):
+        status, path = expected
+        location = urlsplit(response.headers.get("Location", "")).path
+        if response.status_code != status or location != path:
+            return f"{response.status_code} -> {location!r}, expected {status} -> {path!r}"
+        return None
+    if response.status_code != expected:
+        return f"{response.status_code}, expected {expected}"
+    return None
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(EXPECTED), ids=lambda v: v)
+def test_each_role_gets_exactly_the_expected_answer(world: World, endpoint: str, method: str):
+    problems = []
+    for role in ROLES:
+        expected = EXPECTED[(endpoint, method)][role]
+        url = world.url(endpoint, role)
+        client = client_for(world, role, method, endpoint)
+        before = snapshot(world.app, world.case_id)
+        response = fetch(client, url, method)
+        assert response.status_code != 500, (endpoint, method, role)
+        problem = check(response, expected)
+        if problem:
+            problems.append(f"{role} {method} {url}: {problem}")
+        if method == "POST":
+            after = snapshot(world.app, world.case_id)
+            if after != before:
+                problems.append(f"{role} {method} {url} wrote something: {before} -> {after}")
+    assert problems == []
+
+
+def test_the_matrix_covers_every_endpoint_and_method(app: Flask):
+    served = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    endpoints = {endpoint for endpoint, _ in served}
+    assert served - set(EXPECTED) == set(), "add these to EXPECTED"
+    assert {endpoint for endpoint, _ in EXPECTED} == endpoints, "EXPECTED names a gone endpoint"
+    # Every POST-only URL has a row saying that a GET is refused with 405.
+    for endpoint in endpoints:
+        if (endpoint, "GET") not in served:
+            assert EXPECTED[(endpoint, "GET")] == everyone(405), endpoint
+    assert all(set(expected) == set(ROLES) for expected in EXPECTED.values())
+
+
+def test_every_post_only_url_answers_405_to_a_get_and_writes_nothing(world: World):
+    post_only = sorted(
+        rule.endpoint for rule in world.app.url_map.iter_rules()
+        if "POST" in (rule.methods or set()) and "GET" not in (rule.methods or set())
+    )
+    assert post_only  # sign-out, at least
+    before = snapshot(world.app, world.case_id)
+    for endpoint in post_only:
+        for role in ROLES:
+            response = fetch(world.clients[role], world.url(endpoint, role), "GET")
+            assert response.status_code == 405, (endpoint, role)
+            assert "POST" in response.headers.get("Allow", ""), (endpoint, role)
+    assert snapshot(world.app, world.case_id) == before
+
+
+def test_uninvited_partner_gets_a_404_identical_to_a_missing_cases(world: World):
+    partner = world.clients["partner"]
+    for endpoint in ("staff.case", "staff.step"):
+        real = fetch(partner, world.url(endpoint, "partner"), "GET")
+        missing = fetch(partner, world.url(endpoint, "partner", case_id=MISSING_ID), "GET")
+        assert real.status_code == missing.status_code == 404, endpoint
+        assert real.get_data() == missing.get_data(), endpoint
+    # The invited partner, with the same URL, reads the case.
+    assert world.clients["partner_invited"].get(
+        world.url("staff.case", "partner_invited")).status_code == 200
+
+
+def test_refused_and_empty_posts_leave_the_case_exactly_as_it_was(world: World):
+    """A belt-and-braces pass over every POST row: the case and its history are untouched."""
+    before = snapshot(world.app, world.case_id)
+    for (endpoint, method), _ in sorted(EXPECTED.items()):
+        if method != "POST":
+            continue
+        for role in ROLES:
+            client = client_for(world, role, method, endpoint)
+            response = fetch(client, world.url(endpoint, role), "POST")
+            assert response.status_code < 500, (endpoint, role)
+    assert snapshot(world.app, world.case_id) == before
