@@ -7,16 +7,35 @@ FLASK := $(BIN)/flask --app disclosure_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets config migrate seed reset-demo lint chromium clean
+.PHONY: run test test-sqlite test-postgres postgres-server setup assets config migrate seed reset-demo lint chromium clean
 
 ## run: set up, migrate, seed the demo data (first time only) and serve on 127.0.0.1:5000
 run: setup config migrate seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: install everything the tests need (including Chromium) and run the whole suite
-test: setup chromium
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
+
+## test: install everything the tests need (Chromium, PostgreSQL) and run the whole suite twice:
+## on SQLite, then on a throwaway PostgreSQL cluster that this target starts and removes
+test: setup chromium postgres-server
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
+	$(PYTEST)
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: setup chromium
+	$(PYTEST)
+
+test-postgres: setup chromium postgres-server
+	@set -e; dir=$$(mktemp -d /tmp/disclosure-pg.XXXXXX); \
+	port=$$($(BIN)/python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"); \
+	trap 'scripts/pg_cluster.sh stop "$$dir"' EXIT; \
+	scripts/pg_cluster.sh start "$$dir" "$$port"; \
+	echo "PostgreSQL test cluster on 127.0.0.1:$$port"; \
+	TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$$port/postgres" $(PYTEST)
+
+# Debian's PostgreSQL server (preinstalled on most of our machines; installed when missing).
+postgres-server:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 
 setup: $(VENV)/.installed assets
 

@@ -23,7 +23,11 @@ def alembic_config():  # type: ignore[no-untyped-def]
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    # Migrations run as the schema owner when a separate owner URL is configured (PostgreSQL
+    # least privilege); the runtime role named in DATABASE_RUNTIME_ROLE is then granted access.
+    url = current_app.config.get("MIGRATION_DATABASE_URL") or current_app.config["DATABASE_URL"]
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("runtime_role", current_app.config.get("DATABASE_RUNTIME_ROLE") or "")
     return cfg
 
 

@@ -14,6 +14,9 @@ class DefaultConfig:
 
     # Database: SQLite in the instance folder unless DATABASE_URL says otherwise.
     DATABASE_URL: str | None = None
+    # PostgreSQL least privilege: migrations connect as the owner, the app as a runtime role.
+    MIGRATION_DATABASE_URL: str | None = None
+    DATABASE_RUNTIME_ROLE: str | None = None
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
     # Scheme timescales (DOMAIN.md §6.1): configuration, not code.

@@ -131,3 +131,30 @@ def is_sqlite(session: Session) -> bool:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# --- PostgreSQL least privilege -----------------------------------------------------------------
+# Migrations run as the owner role (``MIGRATION_DATABASE_URL``); the app runs as a runtime role
+# (``DATABASE_URL``) that owns nothing, cannot run DDL (PostgreSQL 15 no longer lets PUBLIC create
+# in the public schema) and may only read and append to the decision log. Re-applied after every
+# upgrade, so tables added by later migrations are covered.
+
+APPEND_ONLY_TABLES = ("audit_entries",)
+READ_ONLY_TABLES = ("alembic_version",)
+
+
+def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"unsafe role name {role!r}")
+    statements = [f'GRANT USAGE ON SCHEMA public TO "{role}"']
+    for table in tables:
+        statements.append(f'REVOKE ALL ON TABLE "{table}" FROM PUBLIC, "{role}"')
+        if table in APPEND_ONLY_TABLES:
+            privileges = "SELECT, INSERT"
+        elif table in READ_ONLY_TABLES:
+            privileges = "SELECT"
+        else:
+            privileges = "SELECT, INSERT, UPDATE"
+        statements.append(f'GRANT {privileges} ON TABLE "{table}" TO "{role}"')
+    statements.append(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    return statements

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL are 32-bit
 
 
 class IdConverter(IntegerConverter):

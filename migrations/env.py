@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from disclosure_app import models  # noqa: F401  (registers every table on Base.metadata)
-from disclosure_app.db import Base
+from disclosure_app.db import Base, runtime_grant_statements
 
 config = context.config
 target_metadata = Base.metadata
@@ -37,6 +37,19 @@ def run_migrations_online() -> None:
                           render_as_batch=True, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            _grant_runtime_role(connection)
+
+
+def _grant_runtime_role(connection) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: give the app's runtime role exactly the rights it needs on every table."""
+    role = config.get_main_option("runtime_role")
+    if not role or connection.dialect.name != "postgresql":
+        return
+    from sqlalchemy import inspect, text
+
+    tables = inspect(connection).get_table_names(schema="public")
+    for statement in runtime_grant_statements(role, sorted(tables)):
+        connection.execute(text(statement))
 
 
 if context.is_offline_mode():

@@ -1,10 +1,9 @@
-"""Shared fixtures: an app on a freshly migrated SQLite database per test, and signed-in clients
-for every role (signed in through the real sign-in form)."""
+"""Shared fixtures: an app on a freshly migrated database per test (SQLite, or PostgreSQL when
+``TEST_DATABASE_URL`` is set: see tests/databases.py), and signed-in clients for every role
+(signed in through the real sign-in form)."""
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,17 @@ from flask.testing import FlaskClient
 from disclosure_app import create_app
 from disclosure_app.db import get_session
 from disclosure_app.services import users
+from tests.databases import (
+    ENGINE,
+    RUNTIME_ROLE,
+    TestDatabase,
+    checkpoint_sqlite,
+    copy_sqlite,
+    drop_pg_database,
+    ensure_pg_roles,
+    new_pg_database,
+    sqlite_database,
+)
 from tests.factories import PASSWORD, make_user
 from workflows.roles import Rank, Role
 
@@ -30,36 +40,75 @@ BASE_CONFIG = {
 }
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database migrated with Alembic per test session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
+def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
+    """An app on ``db``: a TestDatabase, a SQLite file path, or a database URL."""
+    if isinstance(db, TestDatabase):
+        config = {"DATABASE_URL": db.url}
+        if db.engine == "postgresql":
+            config |= {"MIGRATION_DATABASE_URL": db.owner_url,
+                       "DATABASE_RUNTIME_ROLE": RUNTIME_ROLE}
+    elif isinstance(db, Path):
+        config = {"DATABASE_URL": f"sqlite:///{db}"}
+    else:
+        config = {"DATABASE_URL": db}
+    return create_app({**BASE_CONFIG, **config, **overrides})
+
+
+def migrate(db: TestDatabase) -> None:
+    app = make_app(db)
     with app.app_context():
         from disclosure_app.cli import upgrade_database
 
         upgrade_database()
     app.extensions["db_engine"].dispose()
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode=DELETE")
-    return path
 
 
-def make_app(db_path: Path, **overrides: Any) -> Flask:
-    return create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{db_path}", **overrides})
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    """One database migrated with Alembic per test session (per xdist worker); each test gets a
+    copy: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL."""
+    if ENGINE == "sqlite":
+        template = sqlite_database(tmp_path_factory.mktemp("template") / "template.sqlite")
+        migrate(template)
+        checkpoint_sqlite(template.path)
+        yield template
+        return
+    ensure_pg_roles()
+    template = new_pg_database()
+    migrate(template)
+    yield template
+    drop_pg_database(template.name)
+
+
+def fresh_database(directory: Path, template: TestDatabase) -> TestDatabase:
+    """A copy of the migrated template (drop it with ``discard_database``)."""
+    if ENGINE == "sqlite":
+        return copy_sqlite(template, directory / "test.sqlite")
+    return new_pg_database(template=template.name)
+
+
+def discard_database(db: TestDatabase) -> None:
+    if db.engine == "postgresql":
+        drop_pg_database(db.name)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path, migrated_template: Path) -> Path:
-    path = tmp_path / "test.sqlite"
-    shutil.copy(migrated_template, path)
-    return path
+def database(tmp_path: Path, migrated_template: TestDatabase) -> Iterator[TestDatabase]:
+    """This test's own freshly migrated database."""
+    db = fresh_database(tmp_path, migrated_template)
+    yield db
+    discard_database(db)
 
 
 @pytest.fixture
-def app(db_path: Path) -> Iterator[Flask]:
-    application = make_app(db_path)
+def db_path(database: TestDatabase) -> TestDatabase:
+    """Older name for ``database``, kept for the tests that say "make_app(db_path)"."""
+    return database
+
+
+@pytest.fixture
+def app(database: TestDatabase) -> Iterator[Flask]:
+    application = make_app(database)
     yield application
     application.extensions["db_engine"].dispose()
 

@@ -18,7 +18,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from disclosure_app.db import get_session
-from tests.conftest import BASE_CONFIG, make_app
+from tests.conftest import BASE_CONFIG, discard_database, fresh_database, make_app
+from tests.databases import TestDatabase
 from tests.factories import make_user
 from workflows.roles import Rank, Role
 
@@ -39,10 +40,10 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Any]:
-    db_file = tmp_path_factory.mktemp("browser") / "browser.sqlite"
-    shutil.copy(migrated_template, db_file)
-    app = make_app(db_file, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
+def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: TestDatabase
+                ) -> Iterator[Any]:
+    db = fresh_database(tmp_path_factory.mktemp("browser"), migrated_template)
+    app = make_app(db, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
     assert BASE_CONFIG["SECRET_KEY"]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -55,6 +56,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Pat
         server.shutdown()
         thread.join(timeout=10)
         app.extensions["db_engine"].dispose()
+        discard_database(db)
 
 
 @pytest.fixture(scope="module")
