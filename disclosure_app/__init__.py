@@ -72,6 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from disclosure_app.cli import register_cli
 
     register_cli(app)
+    from disclosure_app import integrity
+
+    integrity.init_app(app)  # write guard for reconciliation mode; start-up self-check
     return app
 
 
@@ -80,8 +83,9 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.audit.views import bp as audit_bp
     from disclosure_app.auth.views import bp as auth_bp
     from disclosure_app.documents.views import bp as documents_bp
+    from disclosure_app.health import bp as health_bp
     from disclosure_app.public.views import bp as public_bp
     from disclosure_app.staff.views import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, admin_bp):
+    for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, admin_bp, health_bp):
         app.register_blueprint(bp)

@@ -1,8 +1,10 @@
-"""``flask --app disclosure_app …``: db, seed-demo, create-user, workflow-diagram, audit."""
+"""``flask --app disclosure_app …``: db, seed-demo, create-user, workflow-diagram, audit, backup,
+restore."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -68,12 +70,18 @@ def register_cli(app: Flask) -> None:
     audit_group = AppGroup("audit", help="The tamper-evident decision log.")
 
     @audit_group.command("verify")
-    def audit_verify() -> None:
+    @click.option("--tail", type=click.IntRange(min=1), default=None,
+                  help="Only the newest N entries (what start-up checks).")
+    def audit_verify(tail: int | None) -> None:
         """Recompute the whole hash chain; exit 1 naming the first bad entry."""
-        result = audit.verify_chain(get_session())
+        from disclosure_app.integrity import verify_tail
+
+        session = get_session()
+        result = audit.verify_chain(session) if tail is None else verify_tail(session, tail)
         click.echo(result.summary())
         sys.exit(0 if result.ok else 1)
 
+    _register_durability_commands(app, audit_group)
     app.cli.add_command(audit_group)
 
     @app.cli.command("workflow-diagram")
@@ -113,3 +121,149 @@ def register_cli(app: Flask) -> None:
         from disclosure_app.demo import seed
 
         seed(get_session(), echo=click.echo)
+
+
+# --- Backups, restores and reconciliation (SECURITY.md R-6, R-7) --------------------------------
+
+
+def _record_head(app: Flask, source: str) -> tuple[bool, str]:
+    """Write the current chain head to CHAIN_HEAD_RECORD unless writes are paused (after an
+    acknowledged restore the record moves to the new history's head, even if that is lower)."""
+    from disclosure_app import integrity
+
+    path = integrity.record_path(app)
+    if path is None:
+        return True, "No CHAIN_HEAD_RECORD configured: chain head not recorded."
+    session = get_session()
+    state = integrity.reconciliation(session.connection(), path)
+    session.rollback()
+    if state.needed:
+        return False, f"{state.message} The recorded chain head was left unchanged."
+    integrity.write_record(path, state.db_seq, state.db_hash, source)
+    return True, f"Recorded chain head: entry {state.db_seq} in {path}."
+
+
+def _register_durability_commands(app: Flask, audit_group: AppGroup) -> None:
+    @audit_group.command("record-head")
+    def record_head() -> None:
+        """Record the newest chain head outside the database (CHAIN_HEAD_RECORD). A later
+        restore that lost entries after it makes the app read-only until acknowledged."""
+        ok, message = _record_head(current_app, "record-head")
+        click.echo(message, err=not ok)
+        sys.exit(0 if ok else 1)
+
+    @audit_group.command("acknowledge-restore")
+    @click.option("--admin", "admin_email", required=True, help="Your admin account's email.")
+    @click.option("--reason", required=True, help="Why entries after the backup are missing.")
+    def acknowledge_restore(admin_email: str, reason: str) -> None:
+        """Explain a gap after a restore; the explanation becomes a log entry, and writes resume."""
+        _acknowledge_restore(admin_email, reason)
+
+    @app.cli.command("backup")
+    @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(directory: Path) -> None:
+        """Back the database up into DIRECTORY (new or empty), with a checked manifest."""
+        _backup(directory)
+
+    @app.cli.command("restore")
+    @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("--into", "target", required=True,
+                  help="A new SQLite file, or the URL of an empty PostgreSQL database "
+                       "(connect as its owner).")
+    @click.option("--runtime-role", default=None,
+                  help="PostgreSQL role to grant the app's rights to (default: "
+                       "DATABASE_RUNTIME_ROLE).")
+    def restore_command(directory: Path, target: str, runtime_role: str | None) -> None:
+        """Restore DIRECTORY into a fresh location, then verify the chain and row counts."""
+        _restore(directory, target, runtime_role)
+
+
+def _acknowledge_restore(admin_email: str, reason: str) -> None:
+    from sqlalchemy import select
+
+    from disclosure_app import integrity
+    from disclosure_app.db import transaction
+    from disclosure_app.models import User
+    from disclosure_app.services.audit import Category
+
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 1000:
+        raise click.ClickException("Give a reason of 10 to 1,000 characters.")
+    session = get_session()
+    admin = session.scalars(select(User).where(User.email == admin_email.strip().lower())).first()
+    if admin is None or admin.role is not Role.admin or not admin.active:
+        raise click.ClickException(f"{admin_email} is not an active admin account.")
+    path = integrity.record_path(current_app)
+    state = integrity.reconciliation(session.connection(), path)
+    if not state.needed:
+        raise click.ClickException("Nothing to acknowledge: the log contains the recorded "
+                                   "chain head.")
+    record = state.record
+    if record is None:
+        raise click.ClickException(f"{state.message} Repair or restore {path} first.")
+    lost = max(0, record.seq - state.db_seq)
+    session.info[integrity.BYPASS] = True
+    try:
+        with transaction(session):
+            entry = audit.append(
+                session, now=now(), actor=admin.as_actor(),
+                action=integrity.RESTORE_ACKNOWLEDGED, category=Category.erasure,
+                details={"recorded_seq": record.seq, "recorded_hash": record.entry_hash,
+                         "recorded_at": record.recorded_at, "restored_seq": state.db_seq,
+                         "restored_hash": state.db_hash, "entries_lost": lost,
+                         "reason": reason})
+    finally:
+        session.info.pop(integrity.BYPASS, None)
+    entries = "1 entry" if lost == 1 else f"{lost} entries"
+    click.echo(f"Recorded as entry {entry.seq}: {entries} after the restored backup acknowledged "
+               "as lost. Writes resume.")
+    click.echo(_record_head(current_app, "acknowledge-restore")[1])
+
+
+def _backup(directory: Path) -> None:
+    from disclosure_app.services import backup
+
+    url = current_app.config.get("MIGRATION_DATABASE_URL") or current_app.config["DATABASE_URL"]
+    try:
+        manifest = backup.backup(url, directory, pg_bin=current_app.config.get("PG_BIN_DIR"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = sum(manifest.row_counts.values())
+    click.echo(f"Backed up {rows} rows in {len(manifest.row_counts)} tables "
+               f"({manifest.data_bytes:,} bytes) to {directory} in {manifest.seconds:.1f} s; "
+               f"chain head: entry {manifest.chain_head_seq}.")
+    if not manifest.chain_verified:
+        click.echo("WARNING: the decision log in this backup does not verify "
+                   "(run `flask audit verify`).", err=True)
+        sys.exit(1)
+    ok, message = _record_head(current_app, f"backup {directory.name}")
+    click.echo(message if ok else f"WARNING: {message}", err=not ok)
+
+
+def _restore(directory: Path, target: str, runtime_role: str | None) -> None:
+    from disclosure_app import integrity
+    from disclosure_app.services import backup
+
+    role = runtime_role or current_app.config.get("DATABASE_RUNTIME_ROLE")
+    try:
+        report = backup.restore(directory, target, runtime_role=role,
+                                pg_bin=current_app.config.get("PG_BIN_DIR"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {directory} into {report.target} in {report.seconds:.1f} s.")
+    click.echo(report.chain_summary)
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
+    rows = sum(report.manifest.row_counts.values())
+    click.echo(f"Row counts match the backup ({rows} rows in "
+               f"{len(report.manifest.row_counts)} tables).")
+    try:
+        record = integrity.read_record(integrity.record_path(current_app))
+    except integrity.RecordUnreadable:
+        record = None
+    if record and record.seq > report.manifest.chain_head_seq:
+        click.echo(f"Note: the newest recorded chain head is entry {record.seq}; this backup "
+                   f"ends at {report.manifest.chain_head_seq}. An app on it starts read-only "
+                   "until an admin runs `flask audit acknowledge-restore`.")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 SUPERUSER_URL = os.environ.get("TEST_DATABASE_URL", "")
 ENGINE = "postgresql" if SUPERUSER_URL else "sqlite"
@@ -36,6 +37,8 @@ _GUARD_TRIGGERS = {
 @dataclass(frozen=True)
 class TestDatabase:
     """One test's database: where the app connects, and where a superuser connects."""
+
+    __test__ = False  # not a test class, whatever its name says
 
     url: str  # as the app's runtime role
     superuser_url: str
@@ -62,7 +65,8 @@ def _pg_url(database: str, role: str | None = None) -> str:
 
 
 def _admin() -> Connection:
-    engine = create_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    # No pool: closing the connection closes it (a pooled one outlived its engine, unclosed).
+    engine = create_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     return engine.connect()
 
 
@@ -177,3 +181,39 @@ def guard_triggers_present(db: TestDatabase) -> bool:
 def safe_identifier(value: str) -> str:
     assert re.fullmatch(r"[A-Za-z0-9_]+", value), value
     return value
+
+
+# --- Helpers for tests that check the guards themselves ----------------------------------------
+
+def guard_trigger_names(engine: str = ENGINE) -> set[str]:
+    """The append-only triggers the initial migration installs on ``audit_entries``."""
+    return set(_GUARD_TRIGGERS[engine])
+
+
+def audit_triggers(db: TestDatabase) -> dict[str, str]:
+    """Every trigger on ``audit_entries`` and when it fires: ``always`` (SQLite triggers always
+    do; on PostgreSQL, ENABLE ALWAYS: even under session_replication_role=replica), ``origin``,
+    ``replica`` or ``disabled``."""
+    with superuser(db) as conn:
+        if db.engine == "sqlite":
+            names = conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'audit_entries'")).scalars().all()
+            return {name: "always" for name in names}
+        rows = conn.execute(text(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'audit_entries'::regclass "
+            "AND NOT tgisinternal")).all()
+    modes = {"A": "always", "O": "origin", "R": "replica", "D": "disabled"}
+    return {name: modes[enabled] for name, enabled in rows}
+
+
+@contextmanager
+def superuser_connection(db: TestDatabase) -> Iterator[Connection]:
+    """A raw connection with full rights that the caller commits itself; anything not committed
+    is rolled back on exit (so a statement the database refuses leaves nothing behind)."""
+    engine = create_engine(db.superuser_url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()

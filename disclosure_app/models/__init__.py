@@ -4,6 +4,7 @@ from disclosure_app.models.audit import AuditEntry, ChainHead
 from disclosure_app.models.case import Applicant, Case, Child, Subject
 from disclosure_app.models.invitation import CaseInvitation
 from disclosure_app.models.step import CaseStep
+from disclosure_app.models.submission import SubmissionKey
 from disclosure_app.models.user import User
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "ChainHead",
     "Child",
     "Subject",
+    "SubmissionKey",
     "User",
 ]

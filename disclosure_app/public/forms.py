@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 from disclosure_app.context import now
+from disclosure_app.form_keys import SubmissionKeyField
 from disclosure_app.services.applications import (
     ApplicantDetails,
     ApplicationInput,
@@ -392,6 +393,8 @@ class ApplicationForm(FlaskForm):
         Ticked("Confirm that the information you have given is true")])
     declared_sharing = BooleanField(SHARING_DECLARATION, widget=GovCheckboxInput(), validators=[
         Ticked("Confirm that you understand the police may share this information")])
+    # Made when the form is first shown; carried through check your answers to the submit.
+    submission_key = SubmissionKeyField()
 
     # --- What the views need -----------------------------------------------------------------
 
@@ -407,7 +410,7 @@ class ApplicationForm(FlaskForm):
             if isinstance(field, FormField):
                 for sub in field.form:
                     yield name, sub
-            elif name != "csrf_token":
+            elif name not in ("csrf_token", "submission_key"):
                 yield "", field
 
     def summary_errors(self) -> dict[str | None, str]:
@@ -446,6 +449,7 @@ class ApplicationForm(FlaskForm):
                     pairs.append((field.name, "y"))
             elif field.data:
                 pairs.append((field.name, str(field.data)))
+        pairs.append((self.submission_key.name, self.submission_key.data))
         return pairs
 
     def summary(self) -> list[dict[str, Any]]:
@@ -517,6 +521,7 @@ def application_input(form: ApplicationForm) -> ApplicationInput:
 
 
 class WithdrawForm(FlaskForm):
+    submission_key = SubmissionKeyField()
     reason = _long("Why are you withdrawing your application? (optional)",
                    Text(1000, multiline=True),
                    hint="This helps us decide whether we still need to act to protect the child.")

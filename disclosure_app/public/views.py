@@ -4,6 +4,10 @@ they may withdraw until a decision is made.
 
 The status token in ``/status/<token>`` is a secret: nothing here logs it, and the status page
 shows only the reference, dates and the public phase (``workflows.status.PUBLIC_PHASES``).
+
+Both forms that store something carry a one-time key (``services.idempotency``): an application
+sent twice (a double click, the back button) is stored once, and the repeat is told its
+reference again, but never the status link, which is shown once only.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from disclosure_app.access import public
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
+from disclosure_app.form_keys import key_is_sound, renew_unless_sound
 from disclosure_app.models import Case
 from disclosure_app.public.forms import ApplicationForm, WithdrawForm, application_input
-from disclosure_app.services import applications
+from disclosure_app.services import applications, idempotency
 from disclosure_app.services.deadlines import deadlines
-from disclosure_app.services.errors import InputInvalid, StepNotAllowed
+from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
 from workflows import DisclosureWorkflow
 from workflows.status import PUBLIC_PHASES, Status, public_phase
 
@@ -31,6 +37,9 @@ WITHDRAWN_MESSAGE = ("Your application has been withdrawn. If you are still worr
 # The service's own refusal names the case's internal state, which the applicant must not see.
 CANNOT_WITHDRAW = ("This application can no longer be withdrawn online. If you want to stop it, "
                    "call 101 and give your reference number.")
+# Staff changed the case while the withdrawal was being sent (their names are never shown here).
+CHANGED_MEANWHILE = ("Your application was updated while you were sending this, so nothing was "
+                     "saved. Open your status link again and, if you still want to, withdraw.")
 # What the applicant may call each target date (never the internal stage names).
 TARGET_LABELS = {
     "Initial checks": "Initial checks",
@@ -62,6 +71,8 @@ def accessibility():  # type: ignore[no-untyped-def]
 def apply():  # type: ignore[no-untyped-def]
     """The application form. A valid post shows the answers back; nothing is stored yet."""
     form = ApplicationForm()
+    if request.method == "POST":
+        renew_unless_sound(form)  # nothing is stored yet: a lost key is simply replaced
     if request.method == "POST" and request.form.get("action") == "change":
         return _application_page(form)  # back from check your answers, values as posted
     if form.validate_on_submit():
@@ -74,31 +85,50 @@ def apply():  # type: ignore[no-untyped-def]
 def submit():  # type: ignore[no-untyped-def]
     """Store the application. The answers come back as hidden fields: validate them again."""
     form = ApplicationForm()
-    if not form.validate():
+    earlier = idempotency.earlier(get_session(), form.submission_key.data, Purpose.apply)
+    if earlier is not None:
+        return _already_sent(earlier)
+    valid = form.validate()
+    if not (key_is_sound(form) and valid):
         return _application_page(form)
     try:
         done = applications.submit_application(
             get_session(), application_input(form),
             policy=case_policy(), timescales=timescales(), now=now(),
+            submission_key=form.submission_key.data,
         )
     except InputInvalid as exc:
         form.add_service_errors(exc.errors)
         return _application_page(form)
+    except AlreadySubmitted as exc:  # the same form, sent at the same moment
+        return _already_sent(exc)
     flask.session["confirmation"] = {"reference": done.case.reference, "token": done.status_token}
+    return redirect(url_for("public.confirmation"), code=303)
+
+
+def _already_sent(earlier: AlreadySubmitted):  # type: ignore[no-untyped-def]
+    """The same application again: its reference, never its status link (shown once only)."""
+    pending = flask.session.get("confirmation")
+    first_not_yet_shown = (isinstance(pending, dict) and pending.get("token")
+                           and pending.get("reference") == earlier.reference)
+    if not first_not_yet_shown:
+        flask.session["confirmation"] = {"reference": earlier.reference, "again": True}
     return redirect(url_for("public.confirmation"), code=303)
 
 
 @bp.get("/apply/confirmation")
 @public
 def confirmation():  # type: ignore[no-untyped-def]
-    """Shown once: the status link exists nowhere else (only its hash is stored)."""
+    """Shown once: the status link exists nowhere else (only its hash is stored). After a
+    repeated submission, the reference of the application already stored, and no link."""
     details = flask.session.pop("confirmation", None)
-    if not isinstance(details, dict) or not details.get("token"):
+    if not isinstance(details, dict) or not (details.get("token") or details.get("again")):
         return redirect(url_for("public.start"))
+    token = details.get("token")
     return render_template(
         "public/confirmation.html",
         reference=details.get("reference", ""),
-        status_url=url_for("public.status", token=details["token"], _external=True),
+        status_url=url_for("public.status", token=token, _external=True) if token else None,
         timescales=timescales(),
     )
 
@@ -114,17 +144,30 @@ def status(token: str):  # type: ignore[no-untyped-def]
 @public
 def withdraw(token: str):  # type: ignore[no-untyped-def]
     case = applications.find_by_status_token(get_session(), token)
+    form = WithdrawForm()
+    if idempotency.earlier(get_session(), form.submission_key.data, Purpose.withdraw,
+                           case_id=case.id) is not None:
+        return _withdrawn(token)  # sent twice: it was withdrawn the first time
     if not _can_withdraw(case):
         raise StepNotAllowed(CANNOT_WITHDRAW)
-    form = WithdrawForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if not (key_is_sound(form) and valid):
         return _status_page(case, token, form)
     try:
         applications.withdraw_by_applicant(
-            get_session(), token, form.reason.data, policy=case_policy(), now=now()
+            get_session(), token, form.reason.data, policy=case_policy(), now=now(),
+            submission_key=form.submission_key.data,
         )
+    except AlreadySubmitted:
+        return _withdrawn(token)
     except StepNotAllowed:
         raise StepNotAllowed(CANNOT_WITHDRAW) from None  # a decision was made meanwhile
+    except StaleCase:
+        raise StepNotAllowed(CHANGED_MEANWHILE) from None
+    return _withdrawn(token)
+
+
+def _withdrawn(token: str):  # type: ignore[no-untyped-def]
     flash(WITHDRAWN_MESSAGE, "success")
     return redirect(url_for("public.status", token=token), code=303)
 

@@ -56,7 +56,12 @@ def append(
     to_status: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar()
+    # Read the head afresh: the session may still hold it from an earlier transaction, and
+    # another writer may have moved it on since.
+    head = session.execute(
+        select(ChainHead).where(ChainHead.id == 1).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar()
     if head is None:
         head = ChainHead(id=1, seq=0, entry_hash=GENESIS_HASH)
         session.add(head)

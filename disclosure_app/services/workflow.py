@@ -1,9 +1,16 @@
 """Taking a workflow step on a case: the one place a case's state changes.
 
-``take_step`` is one transaction: load the case in the user's scope → check the version the
-user saw → validate the step → run the machine (which authorises and transitions) → write the
-step record and the audit entry (from the machine's ``after_transition``) → commit. Any error
-rolls everything back, including the in-memory status the machine had already set.
+``take_step`` is one transaction: load and lock the case in the user's scope → record the form's
+one-time key (a repeat stops here: see ``services.idempotency``) → check the version the user saw
+→ validate the step → run the machine (which authorises and transitions) → write the step record
+and the audit entry (from the machine's ``after_transition``) → commit. Any error rolls
+everything back, including the in-memory status the machine had already set.
+
+Two people acting on one case at once (SECURITY.md R-2): the case row is locked before the
+version check (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already
+admits one writer at a time), and re-read rather than taken from the session, so the second
+request sees the first one's version and gets ``StaleCase``. The mapper's version column stays
+as a second guard: if an UPDATE still finds the row changed, that is ``StaleCase`` too.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
 
 from disclosure_app.db import transaction
 from disclosure_app.models import Case, CaseInvitation, CaseStep, User
-from disclosure_app.services import audit
+from disclosure_app.services import audit, idempotency
 from disclosure_app.services.audit import Category
 from disclosure_app.services.canonical import canonical_json, sha256_hex
 from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
@@ -116,6 +124,7 @@ class StepRequest:
     expected_version: int
     data: dict[str, Any]
     rationale: str
+    submission_key: str | None = None  # the form's one-time key (services.idempotency)
 
 
 def run_machine(
@@ -158,36 +167,67 @@ def take_step(
     policy: CasePolicy,
     now: datetime,
 ) -> CaseStep:
+    """Take one step. Raises ``AlreadySubmitted`` if this form's key was used before (nothing
+    is done again) and ``StaleCase`` if the case changed after the form was opened."""
     if request.event not in EVENT_IDS:
         raise NotFound()
-    with transaction(session):
-        case = load_case_in_scope(session, user, request.case_id)
-        if case.version != request.expected_version:
-            raise StaleCase(case.updated_by_label, case.updated_at)
-        if request.event == "invite_partner":
-            _check_partner(session, request.data)
-        step = run_machine(
-            session,
-            case,
-            event=request.event,
-            actor=user.as_actor(),
-            data=request.data,
-            rationale=request.rationale,
-            policy=policy,
-            now=now,
-        )
-        if request.event == "invite_partner":
-            session.add(
-                CaseInvitation(
-                    case_id=case.id,
-                    user_id=int(step.data["partner_user_id"]),
-                    invited_by_id=user.id,
-                    invited_at=now,
-                )
+    try:
+        with transaction(session):
+            case = load_case_in_scope(session, user, request.case_id, for_update=True)
+            idempotency.claim(
+                session, request.submission_key, idempotency.Purpose.step, now=now,
+                case_id=case.id, event=request.event, user_id=user.id,
             )
-        if not case.is_open:
-            _revoke_partner_access(case, now)
-        return step
+            if case.version != request.expected_version:
+                raise StaleCase(case.updated_by_label, case.updated_at)
+            return _take_step(session, case, request, user=user, policy=policy, now=now)
+    except idempotency.KeyUsed as used:
+        raise idempotency.replayed(session, used) from None
+    except StaleDataError:
+        raise stale_case(session, request.case_id) from None
+
+
+def _take_step(
+    session: Session,
+    case: Case,
+    request: StepRequest,
+    *,
+    user: User,
+    policy: CasePolicy,
+    now: datetime,
+) -> CaseStep:
+    if request.event == "invite_partner":
+        _check_partner(session, request.data)
+    step = run_machine(
+        session,
+        case,
+        event=request.event,
+        actor=user.as_actor(),
+        data=request.data,
+        rationale=request.rationale,
+        policy=policy,
+        now=now,
+    )
+    if request.event == "invite_partner":
+        session.add(
+            CaseInvitation(
+                case_id=case.id,
+                user_id=int(step.data["partner_user_id"]),
+                invited_by_id=user.id,
+                invited_at=now,
+            )
+        )
+    if not case.is_open:
+        _revoke_partner_access(case, now)
+    return step
+
+
+def stale_case(session: Session, case_id: int) -> StaleCase:
+    """After a rolled-back write found the case changed underneath it: who changed it, when."""
+    case = session.get(Case, case_id, populate_existing=True)
+    if case is None:
+        raise NotFound()
+    return StaleCase(case.updated_by_label, case.updated_at)
 
 
 def _check_partner(session: Session, data: dict[str, Any]) -> None:
@@ -207,8 +247,13 @@ def _revoke_partner_access(case: Case, now: datetime) -> None:
             invitation.revoked_at = now
 
 
-def load_case_in_scope(session: Session, user: User, case_id: int) -> Case:
-    """The case if this user may see it; otherwise the same 404 as a missing case."""
+def load_case_in_scope(
+    session: Session, user: User, case_id: int, *, for_update: bool = False
+) -> Case:
+    """The case if this user may see it; otherwise the same 404 as a missing case.
+
+    ``for_update`` (inside a write transaction): lock the row until commit and read it afresh,
+    never from what the session loaded earlier in the request."""
     query = select(Case).where(Case.id == case_id)
     if user.role is Role.partner:
         query = query.join(CaseInvitation, CaseInvitation.case_id == Case.id).where(
@@ -216,6 +261,8 @@ def load_case_in_scope(session: Session, user: User, case_id: int) -> Case:
         )
     elif user.role not in (Role.case_officer, Role.decision_maker, Role.auditor):
         raise NotFound()
+    if for_update:
+        query = query.with_for_update(of=Case).execution_options(populate_existing=True)
     case = session.scalars(query).first()
     if case is None:
         raise NotFound()

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from disclosure_app.context import now
+from disclosure_app.form_keys import SubmissionKeyField
 from disclosure_app.services.applications import ChildDetails, ReferralInput, SubjectDetails
 from disclosure_app.services.cases import QueueFilter
 from disclosure_app.staff.step_forms import (
@@ -236,6 +237,7 @@ RightToKnowForm: type[_RightToKnowBase] = type(
     (_RightToKnowBase,),
     {
         **step_field_attrs(RIGHT_TO_KNOW_SPEC),
+        "submission_key": SubmissionKeyField(),
         "submit": SubmitField("Open the case", widget=GovSubmitInput()),
     },
 )

@@ -41,6 +41,7 @@ from wtforms import Field as FormField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
+from disclosure_app.form_keys import SubmissionKeyField
 from disclosure_app.services.step_display import human_value
 from workflows.fields import LONG_TEXT_MAX, Field, Kind, StepSpec, text_problem
 
@@ -213,8 +214,9 @@ def step_field_attrs(
 def form_class_for(
     spec: StepSpec, partner_choices: Iterable[tuple[str, str]] = ()
 ) -> type[FlaskForm]:
-    """A FlaskForm class for ``spec``: its fields, the rationale and the case version the
-    officer saw. Cached per step (and per list of partner choices, for partner steps)."""
+    """A FlaskForm class for ``spec``: its fields, the rationale, the case version the officer
+    saw and the form's one-time key. Cached per step (and per list of partner choices, for
+    partner steps)."""
     choices = tuple((str(v), str(label)) for v, label in partner_choices)
     if not any(f.kind is Kind.partner for f in spec.fields):
         choices = ()
@@ -232,6 +234,7 @@ def _form_class(spec: StepSpec, partner_choices: tuple[tuple[str, str], ...]) ->
         ],
         widget=HiddenInput(),
     )
+    attrs["submission_key"] = SubmissionKeyField()
     attrs["submit"] = SubmitField("Record decision" if spec.is_decision else "Save",
                                   widget=GovSubmitInput())
     name = "".join(part.title() for part in spec.event.split("_")) + "Form"

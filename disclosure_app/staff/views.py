@@ -3,10 +3,15 @@ to Know case.
 
 Views stay thin: validate a form, call one service, flash, redirect (PRG). The workflow machine
 has the last word on every step: a POST always goes to ``take_step``, whatever the page showed.
+
+Every form carries a one-time key (``services.idempotency``): sent twice, it is saved once, and
+the repeat lands on the case, told so. Sent after someone else changed the case, it is refused
+with who changed it and when (409), and what was typed is kept.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import (
@@ -24,10 +29,12 @@ from flask_login import current_user
 from disclosure_app.access import CASE_READERS, allow
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
+from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services import applications, cases, users, workflow
+from disclosure_app.services import applications, cases, idempotency, users, workflow
 from disclosure_app.services.deadlines import deadlines, overdue_labels
 from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.staff.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
 from disclosure_app.staff.step_forms import (
     LIMB_NAMES,
@@ -46,6 +53,7 @@ from workflows.status import Status
 from workflows.steps import STEPS, step_for
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+log = logging.getLogger(__name__)
 
 QUEUE_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 STEP_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
@@ -227,7 +235,13 @@ def step(case_id: int, event: str) -> Any:
         _refuse_unless_available(the_case, spec, user)
         form.expected_version.data = the_case.version
         return _step_page(the_case, spec, form)
-    if not form.validate_on_submit():
+    # Sent before (back and resubmit, a double click): answer as the first time, even if the
+    # form would no longer validate now that the step is taken.
+    if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
+                           event=event, user_id=user.id) is not None:
+        return _already_saved(spec, case_id)
+    valid = form.validate_on_submit()
+    if not (key_is_sound(form) and valid):
         return _step_page(the_case, spec, form), 400
     step_request = workflow.StepRequest(
         case_id=the_case.id,
@@ -235,9 +249,12 @@ def step(case_id: int, event: str) -> Any:
         expected_version=form.expected_version.data,
         data=form_data_to_step(spec, form),
         rationale=form.rationale.data or "",
+        submission_key=form.submission_key.data,
     )
     try:
         workflow.take_step(session, step_request, user=user, policy=case_policy(), now=now())
+    except AlreadySubmitted:  # the same form, sent at the same moment
+        return _already_saved(spec, case_id)
     except InputInvalid as exc:
         _add_errors(form, exc.errors)
         return _step_page(_reload(case_id), spec, form), 400
@@ -245,12 +262,21 @@ def step(case_id: int, event: str) -> Any:
         _add_errors(form, {"rationale": exc.message})
         return _step_page(_reload(case_id), spec, form), 400
     except StaleCase as exc:
+        # Two people on one case: the other got there first (ids only; no personal data).
+        log.info("step %s on case %s by user %s refused: the case changed after the form was "
+                 "opened", event, case_id, user.id)
         # Keep everything the officer typed; let them review the case and send it again.
         fresh = _reload(case_id)
         form.expected_version.data = fresh.version
         form.expected_version.raw_data = [str(fresh.version)]
         return _step_page(fresh, spec, form, stale=exc.message), 409
     flash(f"{spec.title}: saved", "success")
+    return redirect(url_for("staff.case", case_id=case_id), code=303)
+
+
+def _already_saved(spec: StepSpec, case_id: int) -> Any:
+    flash(f"{spec.title}: already saved from this form, so nothing was saved again. To record "
+          "something new, open the step again from this page.", "success")
     return redirect(url_for("staff.case", case_id=case_id), code=303)
 
 
@@ -287,26 +313,43 @@ def _step_page(case: Case, spec: StepSpec, form: Any, *, stale: str | None = Non
 @allow(Role.case_officer)
 def new_right_to_know() -> Any:
     form = RightToKnowForm()
-    if form.validate_on_submit():
-        try:
-            new_case = applications.open_right_to_know(
-                get_session(),
-                form.referral(),
-                user=_user(),
-                policy=case_policy(),
-                timescales=timescales(),
-                now=now(),
-            )
-        except InputInvalid as exc:
-            _add_errors(form, exc.errors)
-        except RationaleRequired as exc:
-            _add_errors(form, {"rationale": exc.message})
-        else:
-            flash(f"Right to Know case {new_case.reference} opened", "success")
-            return redirect(url_for("staff.case", case_id=new_case.id), code=303)
+    if form.is_submitted():
+        earlier = idempotency.earlier(get_session(), form.submission_key.data,
+                                      Purpose.right_to_know, user_id=_user().id)
+        if earlier is not None:
+            return _right_to_know_opened(earlier.case_id, earlier.reference, again=True)
+        valid = form.validate()
+        if key_is_sound(form) and valid:
+            try:
+                new_case = applications.open_right_to_know(
+                    get_session(),
+                    form.referral(),
+                    user=_user(),
+                    policy=case_policy(),
+                    timescales=timescales(),
+                    now=now(),
+                    submission_key=form.submission_key.data,
+                )
+            except InputInvalid as exc:
+                _add_errors(form, exc.errors)
+            except RationaleRequired as exc:
+                _add_errors(form, {"rationale": exc.message})
+            except AlreadySubmitted as exc:  # the same form, sent at the same moment
+                return _right_to_know_opened(exc.case_id, exc.reference, again=True)
+            else:
+                return _right_to_know_opened(new_case.id, new_case.reference)
     page = render_template(
         "staff/new_right_to_know.html",
         form=form,
         spec=RIGHT_TO_KNOW_SPEC,
     )
     return page, (400 if form.errors else 200)
+
+
+def _right_to_know_opened(case_id: int | None, reference: str, *, again: bool = False) -> Any:
+    if again:
+        flash(f"Right to Know case {reference} was already opened from this form, so no second "
+              "case was opened.", "success")
+    else:
+        flash(f"Right to Know case {reference} opened", "success")
+    return redirect(url_for("staff.case", case_id=case_id), code=303)

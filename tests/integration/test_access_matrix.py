@@ -94,6 +94,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("admin.new_user", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
     ("admin.set_active", "GET"): everyone(405),
     ("admin.set_active", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    # Health check for load balancers: no personal data, no sign-in.
+    ("health.healthz", "GET"): everyone(200),
 }
 
 # The step each role would legitimately take on the case (at "full risk assessment").

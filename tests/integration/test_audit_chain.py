@@ -1,44 +1,28 @@
 """The decision log is append-only and tamper-evident: the database and the ORM refuse changes,
-and a change made behind the application's back (a database superuser dropping the guard
-triggers) is found by the chain verifier, the auditor's console and ``flask audit verify``."""
+and a change made behind the application's back (a database superuser switching the guard
+triggers off) is found by the chain verifier, the auditor's console and ``flask audit verify``."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry
 from disclosure_app.models.audit import AuditLogIsAppendOnly
 from disclosure_app.services import audit
+from tests.databases import (
+    ENGINE,
+    audit_triggers,
+    guard_trigger_names,
+    superuser_connection,
+    without_audit_guards,
+)
 from tests.factories import make_case
 from workflows.status import Status
-
-GUARDS = {
-    "audit_entries_no_update": """CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON
-        audit_entries BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
-    "audit_entries_no_delete": """CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON
-        audit_entries BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
-}
-
-
-@contextmanager
-def superuser(db_path, trigger: str):
-    """A raw connection that drops one guard trigger, lets the caller change the table, then puts
-    the trigger back: what an administrator with the database file could do."""
-    conn = sqlite3.connect(db_path)
-    try:
-        conn.execute(f"DROP TRIGGER {trigger}")
-        yield conn
-        conn.execute(GUARDS[trigger])
-        conn.commit()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -77,11 +61,12 @@ def test_an_edited_payload_is_reported_with_its_sequence_number_everywhere(
     app, db_path, closed_case, clients
 ):
     seq = _seq_of(app, "approve_disclosure_to_applicant")
-    with superuser(db_path, "audit_entries_no_update") as conn:
+    with without_audit_guards(db_path) as conn:
         changed = conn.execute(
-            "UPDATE audit_entries SET payload = replace(payload, "
-            "'\"approve_disclosure_to_applicant\"', '\"decide_no_disclosure\"') WHERE seq = ?",
-            (seq,),
+            text("UPDATE audit_entries SET payload = replace(payload, :old, :new) "
+                 "WHERE seq = :seq"),
+            {"old": '"approve_disclosure_to_applicant"', "new": '"decide_no_disclosure"',
+             "seq": seq},
         ).rowcount
         assert changed == 1
 
@@ -100,21 +85,63 @@ def test_an_edited_payload_is_reported_with_its_sequence_number_everywhere(
     assert f"BROKEN at entry {seq}" in cli.output
 
 
-def test_the_guard_trigger_is_back_after_the_superuser_edit(app, db_path, closed_case):
-    with superuser(db_path, "audit_entries_no_update") as conn:
-        conn.execute("UPDATE audit_entries SET actor_name = actor_name WHERE seq = 1")
-    conn = sqlite3.connect(db_path)
-    try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE audit_entries SET actor_name = 'x' WHERE seq = 1")
-    finally:
-        conn.close()
+def test_the_guard_triggers_are_back_after_the_superuser_edit(app, db_path, closed_case):
+    with without_audit_guards(db_path) as conn:
+        changed = conn.execute(
+            text("UPDATE audit_entries SET actor_name = actor_name WHERE seq = 1")).rowcount
+        assert changed == 1
+    assert audit_triggers(db_path) == dict.fromkeys(guard_trigger_names(), "always")
+    with superuser_connection(db_path) as conn:
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text("UPDATE audit_entries SET actor_name = 'x' WHERE seq = 1"))
+        conn.rollback()
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text("DELETE FROM audit_entries WHERE seq = 1"))
+    assert _verify(app).ok
+
+
+def test_a_single_changed_byte_in_a_payload_is_detected_at_its_sequence_number(
+    app, db_path, closed_case
+):
+    seq = _seq_of(app, "record_interview")
+    with without_audit_guards(db_path) as conn:
+        payload = conn.execute(text("SELECT payload FROM audit_entries WHERE seq = :seq"),
+                               {"seq": seq}).scalar_one()
+        middle = len(payload) // 2
+        flipped = "1" if payload[middle] != "1" else "2"
+        forged = payload[:middle] + flipped + payload[middle + 1:]
+        conn.execute(text("UPDATE audit_entries SET payload = :payload WHERE seq = :seq"),
+                     {"payload": forged, "seq": seq})
+    result = _verify(app)
+    assert not result.ok
+    assert result.first_bad_seq == seq
+    assert result.entries_checked == seq - 1
+    assert "do not match its hash" in result.problem
+
+
+def test_a_changed_previous_hash_is_detected_at_its_sequence_number(app, db_path, closed_case):
+    seq = _seq_of(app, "record_interview")
+    with without_audit_guards(db_path) as conn:
+        changed = conn.execute(
+            text("UPDATE audit_entries SET prev_hash = :forged WHERE seq = :seq"),
+            {"forged": "ab" * 32, "seq": seq},
+        ).rowcount
+        assert changed == 1
+    result = _verify(app)
+    assert not result.ok
+    assert result.first_bad_seq == seq
+    assert "previous-hash" in result.problem
+    cli = _cli_verify(app)
+    assert cli.exit_code != 0 and f"BROKEN at entry {seq}" in cli.output
 
 
 def test_a_forged_column_with_an_untouched_payload_is_detected(app, db_path, closed_case):
     seq = _seq_of(app, "close_case")
-    with superuser(db_path, "audit_entries_no_update") as conn:
-        conn.execute("UPDATE audit_entries SET actor_name = 'Someone Else' WHERE seq = ?", (seq,))
+    with without_audit_guards(db_path) as conn:
+        changed = conn.execute(
+            text("UPDATE audit_entries SET actor_name = 'Someone Else' WHERE seq = :seq"),
+            {"seq": seq}).rowcount
+        assert changed == 1
     result = _verify(app)
     assert not result.ok
     assert result.first_bad_seq == seq
@@ -123,8 +150,12 @@ def test_a_forged_column_with_an_untouched_payload_is_detected(app, db_path, clo
 
 def test_a_deleted_entry_is_detected_at_its_sequence_number(app, db_path, closed_case):
     seq = _seq_of(app, "record_interview")
-    with superuser(db_path, "audit_entries_no_delete") as conn:
-        conn.execute("DELETE FROM audit_entries WHERE seq = ?", (seq,))
+    with without_audit_guards(db_path) as conn:
+        # A step record points at its entry (case_steps.audit_seq): a forger removes both.
+        conn.execute(text("DELETE FROM case_steps WHERE audit_seq = :seq"), {"seq": seq})
+        deleted = conn.execute(text("DELETE FROM audit_entries WHERE seq = :seq"),
+                               {"seq": seq}).rowcount
+        assert deleted == 1
     result = _verify(app)
     assert not result.ok
     assert result.first_bad_seq == seq + 1  # the entry found where `seq` should have been
@@ -136,31 +167,62 @@ def test_a_deleted_entry_is_detected_at_its_sequence_number(app, db_path, closed
 def test_a_truncated_chain_is_detected(app, db_path, closed_case):
     with app.app_context():
         last = audit.chain_length(get_session())
-    with superuser(db_path, "audit_entries_no_delete") as conn:
-        conn.execute("DELETE FROM audit_entries WHERE seq = ?", (last,))
+    with without_audit_guards(db_path) as conn:
+        conn.execute(text("DELETE FROM case_steps WHERE audit_seq = :seq"), {"seq": last})
+        deleted = conn.execute(text("DELETE FROM audit_entries WHERE seq = :seq"),
+                               {"seq": last}).rowcount
+        assert deleted == 1
     result = _verify(app)
     assert not result.ok
+    assert result.first_bad_seq == last
     assert "truncated" in result.problem
+    cli = _cli_verify(app)
+    assert cli.exit_code != 0 and f"BROKEN at entry {last}" in cli.output
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        update(AuditEntry).where(AuditEntry.seq == 1).values(actor_name="Someone Else"),
-        update(AuditEntry).values(payload="{}"),
-        delete(AuditEntry).where(AuditEntry.seq == 1),
-        delete(AuditEntry),
-    ],
-    ids=["update one", "update all", "delete one", "delete all"],
-)
-def test_the_database_refuses_to_change_or_delete_entries(app, closed_case, statement):
+CHANGES = {
+    "update one": update(AuditEntry).where(AuditEntry.seq == 1).values(actor_name="Someone Else"),
+    "update all": update(AuditEntry).values(payload="{}"),
+    "delete one": delete(AuditEntry).where(AuditEntry.seq == 1),
+    "delete all": delete(AuditEntry),
+}
+
+# How the application's own connection is refused. SQLite has no accounts: the append-only
+# triggers refuse. PostgreSQL: the app's runtime role holds no UPDATE or DELETE privilege on the
+# table, so the statement is refused before the triggers are reached.
+APP_REFUSAL = {
+    "sqlite": ((IntegrityError, OperationalError), "append-only"),
+    "postgresql": (ProgrammingError, "permission denied for table audit_entries"),
+}[ENGINE]
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+def test_the_database_refuses_the_apps_connection_to_change_or_delete_entries(
+    app, closed_case, name
+):
+    errors, message = APP_REFUSAL
     with app.app_context():
         session = get_session()
         before = session.scalar(select(AuditEntry.payload).where(AuditEntry.seq == 1))
-        with pytest.raises((IntegrityError, OperationalError), match="append-only"):
-            session.execute(statement)
+        with pytest.raises(errors, match=message):
+            session.execute(CHANGES[name])
         session.rollback()
         assert session.scalar(select(AuditEntry.payload).where(AuditEntry.seq == 1)) == before
+    assert _verify(app).ok
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+def test_the_guard_triggers_refuse_even_a_superuser(app, db_path, closed_case, name):
+    """On PostgreSQL the triggers fire ALWAYS: for the table owner and superusers too."""
+    with superuser_connection(db_path) as conn:
+        before = conn.execute(text("SELECT seq, payload, actor_name FROM audit_entries "
+                                   "ORDER BY seq")).all()
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(CHANGES[name])
+        conn.rollback()
+        after = conn.execute(text("SELECT seq, payload, actor_name FROM audit_entries "
+                                  "ORDER BY seq")).all()
+    assert after == before
     assert _verify(app).ok
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
+from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
 from tests.factories import PASSWORD, make_case, make_user
 from workflows.roles import Role
@@ -49,7 +50,8 @@ def test_step_without_a_csrf_token_stores_nothing(csrf_app):
     assert signed_in.status_code == 302
     before = _counts(csrf_app)  # after creating the officer (which writes its own audit entry)
     response = client.post(f"/staff/cases/{case.id}/steps/start_checks",
-                           data={"rationale": "Start", "expected_version": case.version})
+                           data={"rationale": "Start", "expected_version": case.version,
+                                 "submission_key": new_key()})
     assert response.status_code == 400
     assert _counts(csrf_app) == before
     with csrf_app.app_context():

@@ -4,21 +4,18 @@ verify` passes on them and catches a change made behind the application's back."
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sqlite3
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from disclosure_app import PROJECT_ROOT
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep, User
 from disclosure_app.services import audit
+from tests.databases import audit_triggers, guard_trigger_names, superuser, without_audit_guards
 from workflows.status import Route, Stage, Status
 
 ROLE_LABELS = ("Case officer", "Decision-maker", "Partner agency", "Auditor", "Administrator")
@@ -29,16 +26,6 @@ LOGIN_LINE = re.compile(
 )
 STATUS_LINK = re.compile(r"(/status/[A-Za-z0-9_-]{20,})")
 TAMPERED_SEQ = 10
-
-
-def _migration_guards() -> list[str]:
-    """The trigger SQL exactly as the initial migration runs it."""
-    path = PROJECT_ROOT / "migrations" / "versions" / "0001_initial_schema.py"
-    spec = importlib.util.spec_from_file_location("initial_schema_for_tests", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module._SQLITE_GUARDS)
 
 
 def run(app: Flask, *args: str) -> Any:
@@ -144,29 +131,22 @@ def test_audit_verify_passes_on_the_demo_and_prints_the_count(app, seeded):
     assert re.search(rf"\b{total['audit']} entries verified", result.output), result.output
 
 
-def test_audit_verify_names_the_entry_changed_behind_the_apps_back(app, db_path: Path, seeded):
+def test_audit_verify_names_the_entry_changed_behind_the_apps_back(app, database, seeded):
     app.extensions["db_engine"].dispose()
-    guards = _migration_guards()
-    no_update = next(sql for sql in guards if "audit_entries_no_update" in sql)
-    conn = sqlite3.connect(db_path)
-    try:
-        original = conn.execute("SELECT payload FROM audit_entries WHERE seq = ?",
-                                (TAMPERED_SEQ,)).fetchone()[0]
-        conn.execute("DROP TRIGGER audit_entries_no_update")
+    select_payload = text("SELECT payload FROM audit_entries WHERE seq = :seq")
+    with without_audit_guards(database) as conn:
+        original = conn.execute(select_payload, {"seq": TAMPERED_SEQ}).scalar_one()
         changed = conn.execute(
-            "UPDATE audit_entries SET payload = replace(payload, ':', ': ') WHERE seq = ?",
-            (TAMPERED_SEQ,))
+            text("UPDATE audit_entries SET payload = replace(payload, ':', ': ') "
+                 "WHERE seq = :seq"),
+            {"seq": TAMPERED_SEQ},
+        )
         assert changed.rowcount == 1
-        conn.execute(no_update)
-        conn.commit()
-        tampered = conn.execute("SELECT payload FROM audit_entries WHERE seq = ?",
-                                (TAMPERED_SEQ,)).fetchone()[0]
-        triggers = {row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    finally:
-        conn.close()
+    with superuser(database) as conn:
+        tampered = conn.execute(select_payload, {"seq": TAMPERED_SEQ}).scalar_one()
     assert tampered != original
-    assert triggers == {"audit_entries_no_update", "audit_entries_no_delete"}
+    # The guards are back exactly as the migration left them, and nothing else was added.
+    assert audit_triggers(database) == dict.fromkeys(guard_trigger_names(), "always")
 
     result = run(app, "audit", "verify")
     assert result.exit_code != 0

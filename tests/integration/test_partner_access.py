@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.factories import make_case, resolve
 from workflows.status import Status
@@ -94,7 +95,7 @@ def test_invited_partner_records_their_agencys_view(app, staff, clients):
 
     assert clients["partner"].get(url).status_code == 200
     response = clients["partner"].post(url, data={
-        **VIEW, "expected_version": str(version),
+        **VIEW, "expected_version": str(version), "submission_key": new_key(),
         "rationale": "Disclosure is the only way the mother can protect the child."})
 
     assert response.status_code == 303
@@ -150,5 +151,5 @@ def test_invite_partner_form_offers_only_partners_not_yet_invited(app, staff, cl
     version = counts(app, case.id)[0]
     response = clients["case_officer"].post(url, data={
         "partner_user_id": str(staff["partner"].id), "information_requested": "Again.",
-        "expected_version": str(version), "rationale": "Again."})
+        "expected_version": str(version), "rationale": "Again.", "submission_key": new_key()})
     assert response.status_code == 400

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from disclosure_app.db import Base, get_session
 from disclosure_app.models import Applicant, AuditEntry, Case, Child, Subject
 from disclosure_app.services.errors import InputInvalid
+from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
 from tests.factories import SUBJECT_NAME, make_case
 from workflows.status import STAGE_LABELS, STATUS_LABELS, Status
@@ -76,6 +77,7 @@ def valid_answers(**overrides: Any) -> dict[str, Any]:
         "concern": "He talked about a previous conviction and is often alone with my son.",
         "declared_truthful": "y",
         "declared_sharing": "y",
+        "submission_key": new_key(),
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -396,7 +398,8 @@ def test_the_applicant_can_withdraw_before_a_decision(app, client, status):
     before = count(app, AuditEntry)
 
     response = client.post(f"/status/{token}/withdraw",
-                           data={"reason": "We have moved away.", "confirm": "y"})
+                           data={"reason": "We have moved away.", "confirm": "y",
+                                 "submission_key": new_key()})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/status/{token}")
     assert token not in repr(response.headers.get("Set-Cookie", ""))
@@ -416,7 +419,8 @@ def test_the_applicant_can_withdraw_before_a_decision(app, client, status):
 def test_withdrawing_needs_the_confirmation_box_ticked(app, client):
     case, token = make_case(app, Status.received)
     before = count(app, AuditEntry)
-    response = client.post(f"/status/{token}/withdraw", data={"reason": "Changed my mind"})
+    response = client.post(f"/status/{token}/withdraw", data={"reason": "Changed my mind",
+                                                              "submission_key": new_key()})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "<title>Error: " in page
@@ -430,7 +434,8 @@ def test_withdrawing_needs_the_confirmation_box_ticked(app, client):
 @pytest.mark.parametrize("reason", ["x" * 1001, "Because\u202e of reasons", "bell\x07"])
 def test_a_withdrawal_reason_that_is_too_long_or_hides_characters_is_refused(app, client, reason):
     case, token = make_case(app, Status.received)
-    response = client.post(f"/status/{token}/withdraw", data={"reason": reason, "confirm": "y"})
+    response = client.post(f"/status/{token}/withdraw", data={"reason": reason, "confirm": "y",
+                                                              "submission_key": new_key()})
     assert response.status_code == 400
     assert '<a href="#reason">' in response.get_data(as_text=True)
     with app.app_context():

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
+from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.factories import SUBJECT_NAME, make_case, path_to
 from workflows import MAY_SEND, DisclosureWorkflow
@@ -220,6 +221,7 @@ def test_names_with_markup_are_shown_as_text(app, staff, clients):
         "referral_source_detail": "Local intelligence",
         "risk_summary": "Seen with the child.",
         "rationale": "Needs checking.",
+        "submission_key": new_key(),
     }
     response = clients["case_officer"].post("/staff/right-to-know/new", data=payload)
     assert response.status_code == 303

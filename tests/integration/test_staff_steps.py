@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, make_case, make_user, resolve
@@ -132,7 +133,8 @@ def step_data(data: dict[str, Any], staff: dict[str, Any]) -> dict[str, Any]:
 def form_payload(event: str, data: dict[str, Any], version: int,
                  rationale: str = "Recorded through the form.") -> dict[str, Any]:
     """What a browser posts: dates as day/month/year boxes sharing one name."""
-    out: dict[str, Any] = {"expected_version": str(version), "rationale": rationale}
+    out: dict[str, Any] = {"expected_version": str(version), "rationale": rationale,
+                           "submission_key": new_key()}
     for f in step_for(event).fields:
         if f.name not in data:
             continue
@@ -538,6 +540,7 @@ def right_to_know_payload(**overrides: Any) -> dict[str, Any]:
         "referral_source_detail": "MAPPA level 2 meeting",
         "risk_summary": "Registered offender reported babysitting a 9-year-old.",
         "rationale": "The mother may not know his history.",
+        "submission_key": new_key(),
     }
     payload.update(overrides)
     return payload

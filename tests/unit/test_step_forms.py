@@ -66,7 +66,8 @@ def test_every_step_yields_a_form_with_exactly_its_fields(flask_app, event):
     spec = step_for(event)
     form = build(spec, flask_app)
     names = [f.name for f in form]
-    assert names == [*(f.name for f in spec.fields), "rationale", "expected_version", "submit"]
+    assert names == [*(f.name for f in spec.fields), "rationale", "expected_version",
+                     "submission_key", "submit"]
     for f in spec.fields:
         field = form[f.name]
         assert isinstance(field, EXPECTED_TYPE[f.kind]), f.name
@@ -86,6 +87,7 @@ def test_every_step_yields_a_form_with_exactly_its_fields(flask_app, event):
     assert form.rationale.flags.required
     assert isinstance(form.expected_version, IntegerField)
     assert 'type="hidden"' in str(form.expected_version())
+    assert 'type="hidden"' in str(form.submission_key())
 
 
 @pytest.mark.parametrize("event", sorted(STEPS))
