@@ -372,7 +372,7 @@ def seed(
         DEMO_USERS, logins.items(), strict=True
     ):
         extra = rank.label if rank else (agency.label if agency else "")
-        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<42} {password}")
+        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password}")
     echo(f"Seeded {len(cases)} demo cases across every stage.")
     for demo in cases:
         if demo.status_token and demo.label == "new application":
