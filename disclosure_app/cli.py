@@ -74,10 +74,9 @@ def register_cli(app: Flask) -> None:
                   help="Only the newest N entries (what start-up checks).")
     def audit_verify(tail: int | None) -> None:
         """Recompute the whole hash chain; exit 1 naming the first bad entry."""
-        from disclosure_app.integrity import verify_tail
 
         session = get_session()
-        result = audit.verify_chain(session) if tail is None else verify_tail(session, tail)
+        result = audit.verify_chain(session) if tail is None else audit.verify_tail(session, tail)
         click.echo(result.summary())
         sys.exit(0 if result.ok else 1)
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from disclosure_app.models.audit import GENESIS_HASH, AuditEntry, ChainHead
 from disclosure_app.models.user import User
-from disclosure_app.services.audit import VerifyResult, _entry_problem
+from disclosure_app.services.audit import verify_tail
 
 log = logging.getLogger(__name__)
 
@@ -49,44 +49,6 @@ class ReadOnlyMode(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-# --- Tail verification ------------------------------------------------------------------------
-
-
-def verify_tail(session: Session | Connection, count: int = 1000) -> VerifyResult:
-    """Verify the newest ``count`` entries: each one's hash and columns, the link to the entry
-    before them, and that the chain head names the last one. Bounded: reads ``count + 1`` rows."""
-    head = session.execute(select(_head.c.seq, _head.c.entry_hash).where(_head.c.id == 1)).first()
-    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
-    start = max(1, head_seq - count + 1)
-    if start == 1:
-        prev_hash = GENESIS_HASH
-    else:
-        prev_hash = session.execute(
-            select(_entries.c.entry_hash).where(_entries.c.seq == start - 1)).scalar()
-        if prev_hash is None:
-            return VerifyResult(False, 0, start - 1,
-                                "the entry before the verified tail is missing")
-    rows = session.execute(
-        select(_entries).where(_entries.c.seq >= start).order_by(_entries.c.seq)
-        .limit(count + 1)).all()
-    expected = start
-    for entry in rows:
-        if entry.seq > head_seq:
-            return VerifyResult(False, expected - start, entry.seq,
-                                f"entry {entry.seq} lies beyond the chain head ({head_seq})")
-        problem = _entry_problem(entry, expected, prev_hash)
-        if problem:
-            return VerifyResult(False, expected - start, entry.seq, problem)
-        prev_hash = entry.entry_hash
-        expected += 1
-    checked = expected - start
-    if expected - 1 != head_seq or prev_hash != head_hash:
-        return VerifyResult(False, checked, expected,
-                            f"the chain head records {head_seq} entries but the log ends at "
-                            f"{expected - 1} (truncated?)")
-    return VerifyResult(True, checked)
 
 
 # --- The recorded chain head (R-7) ------------------------------------------------------------

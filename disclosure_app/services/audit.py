@@ -8,13 +8,13 @@ PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so the cha
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from disclosure_app.models.audit import GENESIS_HASH, AuditEntry, ChainHead
@@ -166,16 +166,30 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[Any]:
         last = rows[-1].seq
 
 
-def verify_chain(session: Session) -> VerifyResult:
-    """Recompute the whole chain from the first entry; report the first bad one."""
-    prev_hash = GENESIS_HASH
-    expected = 1
-    for entry in iter_entries(session):
+def _first_problem(
+    entries: Iterable[Any], expected: int, prev_hash: str, head_seq: int | None = None
+) -> tuple[VerifyResult | None, int, str]:
+    """Walk ``entries`` from sequence number ``expected`` (whose predecessor hashed to
+    ``prev_hash``). Returns (a failure or None, the next expected number, the last good hash)."""
+    start = expected
+    for entry in entries:
+        if head_seq is not None and entry.seq > head_seq:
+            return (VerifyResult(False, expected - start, entry.seq,
+                                 f"entry {entry.seq} lies beyond the chain head ({head_seq})"),
+                    expected, prev_hash)
         problem = _entry_problem(entry, expected, prev_hash)
         if problem:
-            return VerifyResult(False, expected - 1, entry.seq, problem)
+            return VerifyResult(False, expected - start, entry.seq, problem), expected, prev_hash
         prev_hash = entry.entry_hash
         expected += 1
+    return None, expected, prev_hash
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    """Recompute the whole chain from the first entry; report the first bad one."""
+    failure, expected, prev_hash = _first_problem(iter_entries(session), 1, GENESIS_HASH)
+    if failure is not None:
+        return failure
     count = expected - 1
     head = session.get(ChainHead, 1)
     if head is not None and (head.seq != count or head.entry_hash != prev_hash):
@@ -184,6 +198,34 @@ def verify_chain(session: Session) -> VerifyResult:
             f"the chain head records {head.seq} entries but {count} were found (truncated?)",
         )
     return VerifyResult(True, count)
+
+
+def verify_tail(session: Session | Connection, count: int = 1000) -> VerifyResult:
+    """Verify the newest ``count`` entries: each one's hash and columns, the link to the entry
+    before them, and that the chain head names the last one. Bounded: reads ``count + 1`` rows."""
+    entries, heads = AuditEntry.__table__, ChainHead.__table__
+    head = session.execute(select(heads.c.seq, heads.c.entry_hash).where(heads.c.id == 1)).first()
+    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
+    start = max(1, head_seq - count + 1)
+    prev_hash: str | None = GENESIS_HASH
+    if start > 1:
+        prev_hash = session.execute(
+            select(entries.c.entry_hash).where(entries.c.seq == start - 1)).scalar()
+        if prev_hash is None:
+            return VerifyResult(False, 0, start - 1,
+                                "the entry before the verified tail is missing")
+    rows = session.execute(
+        select(entries).where(entries.c.seq >= start).order_by(entries.c.seq).limit(count + 1)
+    ).all()
+    failure, expected, last_hash = _first_problem(rows, start, prev_hash, head_seq)
+    if failure is not None:
+        return failure
+    checked = expected - start
+    if expected - 1 != head_seq or last_hash != head_hash:
+        return VerifyResult(False, checked, expected,
+                            f"the chain head records {head_seq} entries but the log ends at "
+                            f"{expected - 1} (truncated?)")
+    return VerifyResult(True, checked)
 
 
 def chain_length(session: Session) -> int:
