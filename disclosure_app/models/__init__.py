@@ -2,6 +2,9 @@
 
 from disclosure_app.models.audit import AuditEntry, ChainHead
 from disclosure_app.models.case import Applicant, Case, Child, Subject
+from disclosure_app.models.dip_sample import DipSample, DipSampleDraw
+from disclosure_app.models.document import StoredDocument
+from disclosure_app.models.fingerprint import RationaleFingerprint
 from disclosure_app.models.invitation import CaseInvitation
 from disclosure_app.models.step import CaseStep
 from disclosure_app.models.submission import SubmissionKey
@@ -15,6 +18,10 @@ __all__ = [
     "CaseStep",
     "ChainHead",
     "Child",
+    "DipSample",
+    "DipSampleDraw",
+    "RationaleFingerprint",
+    "StoredDocument",
     "Subject",
     "SubmissionKey",
     "User",

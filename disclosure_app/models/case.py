@@ -31,6 +31,8 @@ class Case(Base):
         sa.Index("ix_cases_status_due", "status", "decision_due_at", "id"),
         sa.Index("ix_cases_stage_due", "stage", "decision_due_at", "id"),
         sa.Index("ix_cases_officer_due", "assigned_officer_id", "decision_due_at", "id"),
+        # Dip sampling draws closed no-disclosure cases by closing date.
+        sa.Index("ix_cases_outcome_closed", "decision_outcome", "closed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +69,18 @@ class Case(Base):
     child_sexual_offence_flag: Mapped[bool] = mapped_column(default=False)
     recipient_is_applicant: Mapped[bool | None]
     urgent_safeguarding: Mapped[bool] = mapped_column(default=False)
+
+    # The disclosure decision and its second approval (four eyes on both outcomes).
+    proposed_outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    decision_author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_needs_countersign: Mapped[bool] = mapped_column(default=False)
+    decision_approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_approved_at: Mapped[datetime | None]
+    # "disclosure" or "no_disclosure" once approved; kept after the case closes.
+    decision_outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    # The face-to-face disclosure.
+    disclosure_meeting_on: Mapped[date | None]
+    undertaking_recorded: Mapped[bool] = mapped_column(default=False)
 
     applicant: Mapped[Applicant | None] = relationship(
         back_populates="case", uselist=False, cascade="all, delete-orphan"

@@ -37,5 +37,7 @@ class CaseStep(Base):
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     rationale: Mapped[str] = mapped_column(sa.Text)
     audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))
+    # For decisions: the rationale quality findings shown to the author, recorded with the step.
+    quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     case: Mapped[Case] = relationship(back_populates="steps")
