@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from disclosure_app.context import now
+from disclosure_app.context import case_policy, letterhead, now
 from disclosure_app.db import get_session
 from disclosure_app.services import audit, users
 from disclosure_app.services.audit import SystemActor
@@ -119,7 +119,7 @@ def register_cli(app: Flask) -> None:
         """Create one demo account per role and about ten demo cases, through the real workflow."""
         from disclosure_app.demo import seed
 
-        seed(get_session(), echo=click.echo)
+        seed(get_session(), echo=click.echo, policy=case_policy(), letterhead=letterhead())
 
 
 # --- Backups, restores and reconciliation (SECURITY.md R-6, R-7) --------------------------------

@@ -25,6 +25,13 @@ class DefaultConfig:
     OVERALL_DAYS = 45
     # Minimum rank for disclose / no-disclosure decisions (DOMAIN.md §1, proposal).
     MIN_DECISION_RANK = "inspector"
+    # Rationale quality checks at the moment of decision: the shortest acceptable legal limb,
+    # and the share of a limb's word sequences found in another case's limb that makes it
+    # boilerplate (workflows.rationale_quality).
+    RATIONALE_MIN_CHARS = 80
+    BOILERPLATE_OVERLAP = 0.8
+    # Dip sampling: the share (per cent) of closed no-disclosure cases drawn for a second review.
+    DIP_SAMPLE_PERCENT = 10
 
     # Sessions and cookies. Secure cookies are switched on for production deployments by
     # ``SESSION_COOKIE_SECURE = True`` in instance config (the local demo is served over http).
@@ -38,6 +45,9 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_MEMORY_SIZE = 256 * 1024
     MAX_FORM_PARTS = 400
+    # The signed confidentiality undertaking (a scan or photo) is the one upload: its page alone
+    # accepts a request this size plus MAX_FORM_MEMORY_SIZE for the form's other fields.
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 4 * 3600

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from disclosure_app.db import utcnow
 from disclosure_app.services.applications import Timescales
+from disclosure_app.services.documents import Letterhead
 from workflows.policy import CasePolicy
 from workflows.roles import Rank, Role
 from workflows.status import STAGE_LABELS, Stage, Status, stage_of
@@ -17,6 +18,12 @@ from workflows.status import STAGE_LABELS, Stage, Status, stage_of
 
 def case_policy() -> CasePolicy:
     return current_app.extensions["case_policy"]
+
+
+def letterhead() -> Letterhead:
+    """The force's details printed on generated documents."""
+    config = current_app.config
+    return Letterhead(config["FORCE_NAME"], str(config["FORCE_PHONE_NON_EMERGENCY"]))
 
 
 def timescales() -> Timescales:
@@ -46,7 +53,11 @@ def _format_date(value: Any) -> str:
 
 def init_app(app: Flask) -> None:
     rank = Rank.parse(app.config["MIN_DECISION_RANK"]) or Rank.inspector
-    app.extensions["case_policy"] = CasePolicy(min_decision_rank=rank)
+    app.extensions["case_policy"] = CasePolicy(
+        min_decision_rank=rank,
+        rationale_min_chars=int(app.config["RATIONALE_MIN_CHARS"]),
+        boilerplate_overlap=float(app.config["BOILERPLATE_OVERLAP"]),
+    )
     app.extensions["timescales"] = Timescales(
         initial_checks_hours=int(app.config["INITIAL_CHECKS_HOURS"]),
         interview_days=int(app.config["INTERVIEW_DAYS"]),

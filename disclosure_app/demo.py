@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from disclosure_app.models import User
-from disclosure_app.services import applications, users
+from disclosure_app.services import applications, documents, users
 from disclosure_app.services.applications import (
     ApplicantDetails,
     ApplicationInput,
@@ -36,6 +36,8 @@ DEMO_USERS = [
     ("officer2", "Tom Aldridge", Role.case_officer, Rank.sergeant, None),
     ("inspector", "Helen Okafor", Role.decision_maker, Rank.inspector, None),
     ("chief.inspector", "Martin Reyes", Role.decision_maker, Rank.chief_inspector, None),
+    # A third decision-maker: dip-sample reviews are by someone who took no part in the decision.
+    ("superintendent", "Grace Adeyemi", Role.decision_maker, Rank.superintendent, None),
     ("probation", "Sian Lloyd", Role.partner, None, Agency.probation),
     ("socialcare", "Daniel Byrne", Role.partner, None, Agency.childrens_social_care),
     ("auditor", "Grace Whitfield", Role.auditor, None, None),
@@ -84,12 +86,16 @@ DISCLOSE = {
     "partners_consulted": "Probation (Sian Lloyd) and children's social care (Daniel Byrne), "
     "consulted by phone; both support disclosure.",
     "risk_assessment_summary": "High risk to the named child given access after school.",
-    "lawful_basis": "Common-law power to disclose to protect a child from harm; DPA 2018 Part 3, "
-    "sensitive processing under Schedule 8 paragraph 4 (safeguarding of children).",
+    "lawful_basis": "Common-law power to disclose to protect a child from harm, engaged because "
+    "the PNC and ViSOR records show a conviction for a sexual offence against a child and the "
+    "subject now has access to the child through the mother; DPA 2018 Part 3, sensitive "
+    "processing under Schedule 8 paragraph 4 (safeguarding of children).",
     "necessity": "The mother is unaware of the conviction and leaves the child with the subject "
     "after school; MAPPA management alone cannot prevent that access.",
     "proportionality": "Only the conviction and its nature are disclosed, to the mother alone, "
     "under a confidentiality undertaking; the vigilante risk is managed by a safety plan.",
+    "representations": "not_sought",
+    "representations_not_sought_reason": "risk_to_child",
     "representations_considered": "Not sought: inviting them would alert the subject while he "
     "has access to the child.",
     "recipient_name": "Laura Bennett",
@@ -101,25 +107,94 @@ DISCLOSE = {
     "subject_told_reason": "The offender manager will tell him after the disclosure, to manage "
     "the risk of reprisal.",
     "safety_plan": "No unsupervised contact; social worker to visit within 48 hours.",
+    "referrals_made": ["childrens_social_care", "mappa"],
     "referrals": "Children's social care referral CSC-2291; MAPPA review requested.",
 }
 NO_DISCLOSURE = {
     "reason_category": "no_information",
     "information_considered": "PNC, PND, ViSOR, local intelligence, children's social care and "
     "probation checks: nothing held.",
-    "lawful_basis": "No information is held, so no disclosure power is engaged.",
-    "necessity": "With nothing held there is no pressing need for disclosure to protect the child.",
-    "proportionality": "Disclosing that nothing is held could be misread as assurance; the "
-    "neutral letter avoids that.",
+    "partners_consulted": "Children's social care and probation checked their records: nothing "
+    "held on the subject.",
+    "risk_assessment_summary": "No convictions, cautions or intelligence held on any system.",
+    "ncnd_stance": "no",
+    "lawful_basis": "PNC, PND, ViSOR and the local systems hold nothing on the subject, so no "
+    "power to disclose is engaged and no information may be shared about him.",
+    "necessity": "With nothing held on PNC, ViSOR or by probation there is no pressing need for a "
+    "disclosure to protect the child; safeguarding advice meets the mother's concern.",
+    "proportionality": "Telling the mother that nothing is held could be misread as an assurance "
+    "about the subject; the neutral letter and safety advice avoid that and intrude on no one.",
     "other_safeguarding_actions": "Safeguarding advice given to the applicant.",
+}
+# Each demo decision is worded for its own case: the rationale checks flag wording repeated from
+# another case as boilerplate.
+DISCLOSE_TO_JOANNE = {
+    **DISCLOSE,
+    "information_considered": "PNC record of a 2011 conviction, ViSOR entry and the offender "
+    "manager's view; identity confirmed by date of birth and address.",
+    "lawful_basis": "The common-law power to protect Ella from harm applies: PNC shows Wayne "
+    "Fletcher's conviction for a sexual offence against a child, and he now lives with Ella's "
+    "mother; DPA 2018 Schedule 8 paragraph 4 covers the sensitive processing.",
+    "necessity": "Ella's mother leaves her with the subject after school; she cannot protect "
+    "Ella from a risk she does not know about, and his licence has ended so no order limits "
+    "his contact.",
+    "proportionality": "Ella's mother is told only of the conviction and its nature, in person "
+    "and under an undertaking; the subject is told afterwards by the police, who have assessed "
+    "the risk of reprisal as low.",
+    "recipient_name": "Joanne Price",
+    "disclosure_wording": "Wayne Fletcher has a conviction for a sexual offence against a child. "
+    "You must not share this.",
+}
+DISCLOSE_TO_KAREN = {
+    **DISCLOSE,
+    "information_considered": "PNC and ViSOR: a 2016 conviction for sexual activity with a "
+    "child; probation confirm he is managed at MAPPA level 1.",
+    "lawful_basis": "The common-law power to protect Finn applies because PNC and ViSOR confirm "
+    "Barry Sutton's conviction for sexual activity with a child and he has moved in with Finn's "
+    "mother; Schedule 8 paragraph 4 DPA 2018 applies.",
+    "necessity": "Finn is alone with the subject most evenings; MAPPA level 1 management gives "
+    "no one the power to stop that contact, so only his mother can.",
+    "proportionality": "Finn's mother is told only the conviction and the age group of the "
+    "victim; nothing about the victim or other history. She will sign an undertaking, and "
+    "probation will tell the subject the same day.",
+    "recipient_name": "Karen Lowe",
+    "disclosure_wording": "Barry Sutton has a conviction for a sexual offence against a child. "
+    "You must not share this information with anyone else.",
+}
+COUNTERSIGN = {"record_reviewed": "yes", "agrees_with_decision": "yes"}
+SCHEDULE_MEETING = {
+    "meeting_time": "10:30",
+    "meeting_place": "Northshire Central police station, interview room 2",
+    "attendees": [
+        {"name": "DC Priya Shah", "agency": "police", "role": "Disclosing officer"},
+        {"name": "Daniel Byrne", "agency": "childrens_social_care", "role": "Social worker"},
+    ],
+    "subject_excluded": "yes",
+    "support_arrangements": "The social worker will stay after the disclosure to agree the "
+    "safety plan with the recipient.",
+}
+UNDERTAKING = {"signed_by": "Laura Bennett"}
+DECISION_MEETING = {
+    "meeting_format": "video",
+    "attendees": [
+        {"name": "DI Helen Carter", "agency": "police", "role": "Chair, decision-maker"},
+        {"name": "Sian Lloyd", "agency": "probation", "role": "Offender manager"},
+        {"name": "Daniel Byrne", "agency": "childrens_social_care", "role": "Social worker"},
+    ],
+    "information_shared": "Police: conviction record and ViSOR entry. Probation: licence "
+    "conditions and recent compliance. Children's social care: the family is not known.",
+    "agency_views": "Probation supports disclosure to the mother. Children's social care "
+    "supports disclosure and will visit within 48 hours.",
+    "minutes": "Agreed that the mother is best placed to protect the child; wording drafted "
+    "together; social worker to attend the disclosure meeting.",
 }
 DELIVERED = {
     "meeting_place": "Northshire Central police station, interview room 2",
     "officers_present": "DC Priya Shah, PS Tom Aldridge",
     "others_present": "Social worker Daniel Byrne",
     "recipient_identity_verified": "yes",
+    "wording_followed": "exactly",
     "information_disclosed": "The approved wording was read out word for word.",
-    "undertaking_signed": "yes",
     "recipient_understanding": "Understood the information and how to use it.",
     "safety_plan_agreed": "No unsupervised contact; social worker visit booked.",
     "support_referrals": "Referred to local family support service.",
@@ -193,13 +268,27 @@ def _cases() -> list[DemoCase]:
             (34, "invite_partner", "officer", {"partner_user_id": "probation",
              "information_requested": "Current risk assessment and supervision status."},
              "Probation manage the subject under MAPPA."),
+            (33.5, "invite_partner", "officer", {"partner_user_id": "socialcare",
+             "information_requested": "Any involvement with the family and a social worker for "
+             "the disclosure."}, "The child may need a social worker's support."),
             (30, "record_agency_view", "probation", {"information_held": "Subject on licence "
              "until 2027; assessed high risk to children.", "agency_view": "supports_disclosure"},
              "Disclosure is the only way the mother can protect the child."),
+            (29.5, "record_agency_view", "socialcare", {"information_held": "The family is not "
+             "known to children's social care.", "agency_view": "supports_disclosure"},
+             "The mother cannot protect her son from a risk she does not know about."),
             (28, "complete_assessment", "officer", ASSESS, "All checks complete; high risk."),
+            (27, "record_decision_meeting", "officer", {**DECISION_MEETING,
+             "meeting_date": "D-27"}, "The meeting recommends disclosure to the mother."),
             (25, "approve_disclosure_to_applicant", "inspector", DISCLOSE,
              "Lawful, necessary and proportionate to disclose to the mother."),
-            (20, "record_disclosure_delivered", "officer", {**DELIVERED, "meeting_date": "D-20"},
+            (24.5, "countersign_decision", "chief.inspector", COUNTERSIGN,
+             "I have read the record; each limb engages with this child's circumstances."),
+            (24, "schedule_disclosure_meeting", "officer", {**SCHEDULE_MEETING,
+             "meeting_date": "D+4"}, "A private room at the station; the social worker attends."),
+            (20, "record_undertaking", "officer", {**UNDERTAKING, "signed_on": "D-0"},
+             "Signed at the start of the meeting, before anything was disclosed."),
+            (20, "record_disclosure_delivered", "officer", {**DELIVERED, "meeting_date": "D-0"},
              "Disclosure delivered in person."),
             (18, "close_case", "officer", {"referrals_complete": "yes", "review_date": "D+2190"},
              "All actions complete; MoPI review set."),
@@ -214,6 +303,8 @@ def _cases() -> list[DemoCase]:
             (26, "complete_assessment", "officer2", ASSESS_NOTHING, "No trace of concern."),
             (24, "decide_no_disclosure", "chief.inspector", NO_DISCLOSURE,
              "No information held; no disclosure."),
+            (23.5, "countersign_decision", "inspector", COUNTERSIGN,
+             "Every check is recorded and none holds anything on the subject."),
             (22, "communicate_outcome", "officer2", {"method": "letter", "communicated_on":
              "D-22"}, "Non-disclosure letter sent; applicant agreed to letters."),
             (21, "close_case", "officer2", {"referrals_complete": "yes", "review_date": "D+2190"},
@@ -229,6 +320,12 @@ def _cases() -> list[DemoCase]:
             (10, "invite_partner", "officer", {"partner_user_id": "socialcare",
              "information_requested": "Any open involvement with the family."},
              "Children's social care may hold relevant information."),
+            (9.5, "invite_partner", "officer", {"partner_user_id": "probation",
+             "information_requested": "Supervision status and current risk assessment."},
+             "Probation may manage the subject."),
+            (8, "record_agency_view", "socialcare", {"information_held": "An open child in "
+             "need plan for Mia; the mother engages well.", "agency_view": "supports_disclosure"},
+             "The mother is protective and would act on the information."),
             (6, "complete_assessment", "officer", ASSESS, "Assessment complete; high risk."),
         ]),
         DemoCase("disclosure approved", 16, _application(4, "Joanne Price", "Wayne Fletcher",
@@ -239,10 +336,20 @@ def _cases() -> list[DemoCase]:
              "Interview held."),
             (11.9, "verify_applicant", "officer2", {}, "Verified."),
             (7, "complete_assessment", "officer2", ASSESS, "High risk."),
-            (3, "approve_disclosure_to_applicant", "inspector",
-             {**DISCLOSE, "recipient_name": "Joanne Price",
-              "disclosure_wording": "Wayne Fletcher has a conviction for a sexual offence "
-              "against a child. You must not share this."},
+            (3, "approve_disclosure_to_applicant", "inspector", DISCLOSE_TO_JOANNE,
+             "Disclosure to the mother is necessary and proportionate."),
+            (2.5, "countersign_decision", "chief.inspector", COUNTERSIGN,
+             "Agreed: the limbs are specific to Ella's contact with the subject."),
+        ]),
+        DemoCase("decision awaiting approval", 18, _application(12, "Karen Lowe", "Barry Sutton",
+                                                                "Finn Lowe"), steps=[
+            (17.9, "start_checks", "officer2", {}, "Checks started."),
+            (17.5, "accept_for_interview", "officer2", ACCEPT, "In scope."),
+            (14, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-14"},
+             "Interview held."),
+            (13.9, "verify_applicant", "officer2", {}, "Verified."),
+            (5, "complete_assessment", "officer2", ASSESS, "High risk."),
+            (1, "approve_disclosure_to_applicant", "inspector", DISCLOSE_TO_KAREN,
              "Disclosure to the mother is necessary and proportionate."),
         ]),
         DemoCase("representations pending", 14, _application(5, "Chris Walsh", "Neil Barker",
@@ -308,6 +415,23 @@ def _resolve(data: dict[str, Any], now: datetime, people: dict[str, User]) -> di
     return out
 
 
+def _sign_undertaking(
+    session: Session, case_id: int, version: int, officer: User, data: dict[str, Any],
+    rationale: str, *, policy: CasePolicy, letterhead: documents.Letterhead, now: datetime,
+) -> None:
+    """The officer prints the undertaking, the recipient signs it and the officer uploads the
+    signed copy. The demo has no scanner: the printed PDF itself stands in for the scan."""
+    printed = documents.generate(session, officer, case_id, "undertaking", now=now,
+                                 letterhead=letterhead)
+    documents.record_signed_undertaking(
+        session, officer,
+        documents.SignedUndertaking(case_id, version, "signed-undertaking.pdf", printed.content,
+                                    signed_on=now.date(), signed_by=data["signed_by"],
+                                    rationale=rationale),
+        policy=policy, now=now,
+    )
+
+
 def seed(
     session: Session,
     *,
@@ -315,8 +439,10 @@ def seed(
     policy: CasePolicy | None = None,
     timescales: Timescales | None = None,
     now: datetime | None = None,
+    letterhead: documents.Letterhead | None = None,
 ) -> dict[str, str]:
     """Create the demo. Returns {email: password}; refuses if any account already exists."""
+    letterhead = letterhead or documents.Letterhead("Northshire Police")
     policy = policy or CasePolicy()
     timescales = timescales or Timescales()
     now = now or datetime.now(UTC)
@@ -361,6 +487,10 @@ def seed(
 
         assert demo.case_id is not None
         version = session.get(Case, demo.case_id).version  # type: ignore[union-attr]
+        if event == "record_undertaking":
+            _sign_undertaking(session, demo.case_id, version, people[who], data, rationale,
+                              policy=policy, letterhead=letterhead, now=at)
+            continue
         take_step(
             session,
             StepRequest(demo.case_id, event, version, _resolve(data, at, people), rationale),

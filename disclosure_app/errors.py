@@ -19,6 +19,7 @@ from workflows import WorkflowRefusal
 from workflows.errors import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
+    PreconditionUnmet,
     RationaleRequired,
     StepDataInvalid,
 )
@@ -62,6 +63,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StepNotAllowed)
     def _not_allowed(exc: StepNotAllowed):  # type: ignore[no-untyped-def]
+        return _page(409, exc.message)
+
+    @app.errorhandler(PreconditionUnmet)
+    def _precondition(exc: PreconditionUnmet):  # type: ignore[no-untyped-def]
         return _page(409, exc.message)
 
     @app.errorhandler(StaleCase)

@@ -13,7 +13,7 @@ from typing import Any
 from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, User
-from disclosure_app.services import applications, users
+from disclosure_app.services import applications, documents, users
 from disclosure_app.services.applications import ApplicationInput, ReferralInput
 from disclosure_app.services.audit import SystemActor
 from disclosure_app.services.workflow import StepRequest, take_step
@@ -73,6 +73,21 @@ def _counter() -> int:
     return _n
 
 
+# Test cases share their decision wording on purpose; the rationale checks would flag the second
+# case in a database as boilerplate, so the factory acknowledges it (as an author would have to).
+SHARED_WORDING = {"boilerplate_acknowledgement": "Test data: every test case uses the same "
+                  "decision wording on purpose."}
+DISCLOSE = {**demo.DISCLOSE, **SHARED_WORDING}
+# The usual test case was assessed high risk; deciding not to disclose is then a contradiction
+# the author explains and the approver countersigns.
+NO_DISCLOSURE = {
+    **demo.NO_DISCLOSURE, **SHARED_WORDING, "reason_category": "not_necessary",
+    "presumption_rebuttal": "The child has moved abroad with the other parent.",
+    "contradiction_explanation": "The risk was assessed as high, but the child has moved abroad "
+    "with the other parent and the subject has no contact with the child now.",
+}
+COUNTERSIGN_CONTRADICTION = {**demo.COUNTERSIGN, "contradiction_countersigned": "yes"}
+
 # The steps that take a Right to Ask case to each state: (event, who, data).
 _ASK_PATH: list[tuple[str, str, dict[str, Any], Status]] = [
     ("start_checks", "officer", {}, Status.initial_checks),
@@ -81,7 +96,10 @@ _ASK_PATH: list[tuple[str, str, dict[str, Any], Status]] = [
      Status.interviewed),
     ("verify_applicant", "officer", {}, Status.full_risk_assessment),
     ("complete_assessment", "officer", demo.ASSESS, Status.awaiting_decision),
-    ("approve_disclosure_to_applicant", "decider", demo.DISCLOSE, Status.disclosure_approved),
+    ("approve_disclosure_to_applicant", "decider", DISCLOSE, Status.decision_pending_approval),
+    ("countersign_decision", "approver", demo.COUNTERSIGN, Status.disclosure_approved),
+    ("record_undertaking", "officer", {**demo.UNDERTAKING, "signed_on": "D-0"},
+     Status.disclosure_approved),
     ("record_disclosure_delivered", "officer", {**demo.DELIVERED, "meeting_date": "D-0"},
      Status.disclosure_delivered),
     ("close_case", "officer", {"referrals_complete": "yes", "review_date": "D+2000"},
@@ -92,11 +110,10 @@ _DETOURS: dict[Status, list[tuple[str, str, dict[str, Any], Status]]] = {
         ("invite_representations", "officer", {"invitation_method": "letter", "deadline": "D+14",
          "safety_assessment": "No risk in asking."}, Status.representations_pending)],
     Status.no_disclosure_decided: _ASK_PATH[:5] + [
-        ("decide_no_disclosure", "decider",
-         {**demo.NO_DISCLOSURE, "reason_category": "not_necessary",
-          "presumption_rebuttal": "The child has moved abroad with the other parent."},
+        ("decide_no_disclosure", "decider", NO_DISCLOSURE, Status.decision_pending_approval),
+        ("countersign_decision", "approver", COUNTERSIGN_CONTRADICTION,
          Status.no_disclosure_decided)],
-    Status.disclosure_not_delivered: _ASK_PATH[:6] + [
+    Status.disclosure_not_delivered: _ASK_PATH[:7] + [
         ("record_not_delivered", "officer", {"reason": "refused_undertaking",
          "details": "Would not sign."}, Status.disclosure_not_delivered)],
 }
@@ -127,6 +144,23 @@ def resolve(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     return out
 
 
+# A stand-in for the scanned, signed undertaking: the upload check wants a real PDF signature.
+SIGNED_COPY = b"%PDF-1.4\n% signed confidentiality undertaking (test scan)\n%%EOF\n"
+
+
+def record_undertaking(session: Any, case_id: int, officer: User, *, policy: Any,
+                       now: datetime) -> None:
+    """Upload a signed copy of the undertaking, as the officer would (services.documents)."""
+    version = session.get(Case, case_id).version
+    documents.record_signed_undertaking(
+        session, officer,
+        documents.SignedUndertaking(case_id, version, "signed-undertaking.pdf", SIGNED_COPY,
+                                    signed_on=now.date(), signed_by="Laura Bennett",
+                                    rationale="Signed before anything was disclosed."),
+        policy=policy, now=now,
+    )
+
+
 def make_case(
     app: Any,
     status: Status = Status.received,
@@ -134,13 +168,15 @@ def make_case(
     route: Route = Route.right_to_ask,
     officer: User | None = None,
     decider: User | None = None,
+    approver: User | None = None,
 ) -> tuple[Case, str | None]:
     """A case in ``status``; returns (case, status token or None)."""
     with app.app_context():
         session = get_session()
         officer = officer or make_user(session, Role.case_officer)
         decider = decider or make_user(session, Role.decision_maker)
-        people = {"officer": officer, "decider": decider}
+        approver = approver or make_user(session, Role.decision_maker, rank=Rank.chief_inspector)
+        people = {"officer": officer, "decider": decider, "approver": approver}
         policy = app.extensions["case_policy"]
         timescales = app.extensions["timescales"]
         now = datetime.now(UTC)
@@ -164,6 +200,9 @@ def make_case(
             steps = path_to(status)
         for event, who, data, _ in steps:
             version = session.get(Case, case.id).version
+            if event == "record_undertaking":
+                record_undertaking(session, case.id, people[who], policy=policy, now=now)
+                continue
             take_step(session, StepRequest(case.id, event, version, resolve(data, now),
                                            f"Test rationale for {event}."),
                       user=people[who], policy=policy, now=now)

@@ -11,8 +11,8 @@ then do conditions (facts about the case) pick the transition.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from statemachine import State, StateChart
 
@@ -20,6 +20,7 @@ from workflows import steps
 from workflows.errors import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
+    PreconditionUnmet,
     RationaleRequired,
     StepDataInvalid,
 )
@@ -30,8 +31,27 @@ from workflows.roles import Actor, Role
 from workflows.status import Route, Status
 
 EVERY_STEP = ["actor_permitted", "rationale_given", "step_data_valid"]
-DECISION = [*EVERY_STEP, "decision_maker_eligible"]
+DECISION = [*EVERY_STEP, "decision_maker_eligible", "reasons_pass_quality_checks"]
+# Four eyes: the second decision-maker is eligible on the same terms and is not the author.
+APPROVAL = [*EVERY_STEP, "decision_maker_eligible", "not_the_decision_author"]
 PARTNER_STEP = [*EVERY_STEP, "partner_invited"]
+DELIVERY = [*EVERY_STEP, "undertaking_on_file"]
+
+# What a decision proposes; the second decision-maker's approval makes it the case's outcome.
+DISCLOSURE_PROPOSALS = {
+    "approve_disclosure_to_applicant": "disclose_to_applicant",
+    "approve_disclosure_to_other": "disclose_to_other",
+    "approve_other_information": "other_information",
+}
+
+
+class QualityReport(Protocol):
+    """What ``workflows.rationale_quality`` found in a decision's reasons (see that module)."""
+
+    @property
+    def needs_countersign(self) -> bool: ...
+
+    def blocking(self, data: dict[str, Any]) -> dict[str, str]: ...
 
 
 def _state(status: Status, **kwargs: Any) -> State:
@@ -60,6 +80,7 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     representations_pending = _state(Status.representations_pending)
     # ### Multi-agency decision: police decide with partners; lawful, necessary, proportionate.
     awaiting_decision = _state(Status.awaiting_decision)
+    decision_pending_approval = _state(Status.decision_pending_approval)
     # ### Face-to-face disclosure, in person with a signed undertaking, or the outcome delivered.
     disclosure_approved = _state(Status.disclosure_approved)
     disclosure_not_delivered = _state(Status.disclosure_not_delivered)
@@ -106,6 +127,7 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         | full_risk_assessment.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
         | representations_pending.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
         | awaiting_decision.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
+        | decision_pending_approval.to(withdrawn, cond="is_right_to_ask", validators=EVERY_STEP)
     )
 
     # --- Risk check
@@ -128,17 +150,37 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         | representations_pending.to.itself(internal=True, validators=PARTNER_STEP)
         | awaiting_decision.to.itself(internal=True, validators=PARTNER_STEP)
     )
-    approve_disclosure_to_applicant = awaiting_decision.to(
-        disclosure_approved, cond="is_right_to_ask", validators=DECISION
+    # The meeting record: who attended for which agency, what was shared, each agency's view.
+    record_decision_meeting = (
+        full_risk_assessment.to.itself(internal=True, validators=EVERY_STEP)
+        | representations_pending.to.itself(internal=True, validators=EVERY_STEP)
+        | awaiting_decision.to.itself(internal=True, validators=EVERY_STEP)
     )
-    approve_disclosure_to_other = awaiting_decision.to(disclosure_approved, validators=DECISION)
-    approve_other_information = awaiting_decision.to(disclosure_approved, validators=DECISION)
-    decide_no_disclosure = awaiting_decision.to(no_disclosure_decided, validators=DECISION)
+    # A decision (either outcome) is made by one decision-maker and takes effect only when a
+    # second one approves it; the approver may send it back with reasons.
+    approve_disclosure_to_applicant = awaiting_decision.to(
+        decision_pending_approval, cond="is_right_to_ask", validators=DECISION
+    )
+    approve_disclosure_to_other = awaiting_decision.to(
+        decision_pending_approval, validators=DECISION
+    )
+    approve_other_information = awaiting_decision.to(
+        decision_pending_approval, validators=DECISION
+    )
+    decide_no_disclosure = awaiting_decision.to(decision_pending_approval, validators=DECISION)
+    countersign_decision = decision_pending_approval.to(
+        disclosure_approved, cond="disclosure_proposed", validators=APPROVAL
+    ) | decision_pending_approval.to(
+        no_disclosure_decided, unless="disclosure_proposed", validators=APPROVAL
+    )
+    return_decision = decision_pending_approval.to(awaiting_decision, validators=APPROVAL)
 
     # --- Face-to-face disclosure and outcome
-    record_disclosure_delivered = disclosure_approved.to(
-        disclosure_delivered, validators=EVERY_STEP
+    schedule_disclosure_meeting = disclosure_approved.to.itself(
+        internal=True, validators=EVERY_STEP
     )
+    record_undertaking = disclosure_approved.to.itself(internal=True, validators=EVERY_STEP)
+    record_disclosure_delivered = disclosure_approved.to(disclosure_delivered, validators=DELIVERY)
     record_not_delivered = disclosure_approved.to(disclosure_not_delivered, validators=EVERY_STEP)
     reconsider = disclosure_not_delivered.to(awaiting_decision, validators=EVERY_STEP)
     communicate_outcome = no_disclosure_decided.to(
@@ -164,6 +206,7 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         | full_risk_assessment.to.itself(internal=True, validators=EVERY_STEP)
         | representations_pending.to.itself(internal=True, validators=EVERY_STEP)
         | awaiting_decision.to.itself(internal=True, validators=EVERY_STEP)
+        | decision_pending_approval.to.itself(internal=True, validators=EVERY_STEP)
         | disclosure_approved.to.itself(internal=True, validators=EVERY_STEP)
         | disclosure_not_delivered.to.itself(internal=True, validators=EVERY_STEP)
         | disclosure_delivered.to.itself(internal=True, validators=EVERY_STEP)
@@ -211,6 +254,32 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
                 "The case officer cannot make the disclosure decision on their own case."
             )
 
+    def not_the_decision_author(self, actor: Actor | None = None) -> None:
+        if actor is not None and actor.id == self.model.decision_author_id:
+            raise DecisionMakerNotEligible(
+                "You made this decision, so you cannot approve or return it: a second "
+                "decision-maker must."
+            )
+
+    def reasons_pass_quality_checks(
+        self, step: dict[str, Any] | None = None, quality: QualityReport | None = None
+    ) -> None:
+        # The service always passes the report it showed the author; the machine refuses the
+        # decision while any finding is unresolved (fixed, acknowledged or explained).
+        if quality is None:
+            return
+        errors = quality.blocking(step or {})
+        if errors:
+            raise StepDataInvalid(errors)
+
+    def undertaking_on_file(self) -> None:
+        if not self.model.undertaking_recorded:
+            raise PreconditionUnmet(
+                "Record the recipient's signed confidentiality undertaking before recording the "
+                "disclosure as delivered. If they would not sign, record the disclosure as not "
+                "delivered so that a decision-maker can reconsider."
+            )
+
     def partner_invited(self, actor: Actor | None = None) -> None:
         if actor is None or not self.model.is_partner_invited(actor.id):
             raise ActorNotPermitted("Only partner agencies invited to this case can record a view.")
@@ -225,6 +294,9 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
 
     def applicant_identity_verified(self) -> bool:
         return bool(self.model.applicant_identity_verified)
+
+    def disclosure_proposed(self) -> bool:
+        return self.model.proposed_outcome in DISCLOSURE_PROPOSALS.values()
 
     def applicant_notice_due(self) -> bool:
         return self.is_right_to_ask() and self.model.recipient_is_applicant is False
@@ -249,16 +321,63 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     def on_complete_assessment(self, step: dict[str, Any]) -> None:
         self.model.child_sexual_offence_flag = step.get("child_sexual_offence_conviction") == "yes"
 
-    def on_approve_disclosure_to_applicant(self) -> None:
+    def on_approve_disclosure_to_applicant(
+        self, actor: Actor, quality: QualityReport | None = None
+    ) -> None:
+        self._propose("approve_disclosure_to_applicant", actor, quality)
         self.model.recipient_is_applicant = True
 
-    def on_approve_disclosure_to_other(self) -> None:
+    def on_approve_disclosure_to_other(
+        self, actor: Actor, quality: QualityReport | None = None
+    ) -> None:
+        self._propose("approve_disclosure_to_other", actor, quality)
         self.model.recipient_is_applicant = False
 
-    def on_approve_other_information(self, step: dict[str, Any]) -> None:
+    def on_approve_other_information(
+        self, actor: Actor, step: dict[str, Any], quality: QualityReport | None = None
+    ) -> None:
+        self._propose("approve_other_information", actor, quality)
         self.model.recipient_is_applicant = step.get("recipient") == "applicant"
 
+    def on_decide_no_disclosure(self, actor: Actor, quality: QualityReport | None = None) -> None:
+        self._propose("decide_no_disclosure", actor, quality)
+        self.model.recipient_is_applicant = None
+
+    def _propose(self, event: str, actor: Actor, quality: QualityReport | None) -> None:
+        self.model.proposed_outcome = DISCLOSURE_PROPOSALS.get(event, "no_disclosure")
+        self.model.decision_author_id = actor.id
+        self.model.decision_needs_countersign = bool(quality and quality.needs_countersign)
+
+    def on_countersign_decision(self, actor: Actor, now: datetime) -> None:
+        self.model.decision_approver_id = actor.id
+        self.model.decision_approved_at = now
+        self.model.decision_outcome = (
+            "disclosure" if self.disclosure_proposed() else "no_disclosure"
+        )
+
+    def on_return_decision(self) -> None:
+        self._clear_decision()
+
+    def on_schedule_disclosure_meeting(self, step: dict[str, Any]) -> None:
+        self.model.disclosure_meeting_on = date.fromisoformat(step["meeting_date"])
+
+    def on_record_undertaking(self) -> None:
+        self.model.undertaking_recorded = True
+
     def on_reconsider(self) -> None:
+        # The earlier decision, its approval and the meeting stay in the step records; the case
+        # goes back for a fresh decision with nothing carried over.
+        self._clear_decision()
+        self.model.decision_approver_id = None
+        self.model.decision_approved_at = None
+        self.model.decision_outcome = None
+        self.model.disclosure_meeting_on = None
+        self.model.undertaking_recorded = False
+
+    def _clear_decision(self) -> None:
+        self.model.proposed_outcome = None
+        self.model.decision_author_id = None
+        self.model.decision_needs_countersign = False
         self.model.recipient_is_applicant = None
 
 

@@ -29,3 +29,8 @@ class StepDataInvalid(WorkflowRefusal):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("Some of the information this step needs is missing or invalid.")
         self.errors = errors
+
+
+class PreconditionUnmet(WorkflowRefusal):
+    """The step is possible at this stage, but something it depends on has not been recorded
+    yet (for example the signed undertaking before the disclosure is recorded as delivered)."""

@@ -32,6 +32,12 @@ class Kind(StrEnum):
     yesno = "yesno"
     date = "date"
     partner = "partner"  # the id of a partner-agency user (choices come from the database)
+    # People at a meeting: rows of {"name", "agency" (one of ``choices``), "role"}.
+    attendees = "attendees"
+
+
+MAX_ATTENDEES = 12
+ATTENDEE_PARTS = ("name", "agency", "role")
 
 
 @dataclass(frozen=True)
@@ -46,13 +52,13 @@ class Field:
     max_length: int | None = None
     must_be: str | None = None  # e.g. "yes": the only acceptable answer (with an explanation)
     must_be_message: str = ""
-    date_rule: str | None = None  # "past_or_today" or "future"
+    date_rule: str | None = None  # "past_or_today", "today_or_future" or "future"
 
     @property
     def holds_personal_data(self) -> bool:
         if self.personal is not None:
             return self.personal
-        return self.kind in (Kind.text, Kind.textarea)
+        return self.kind in (Kind.text, Kind.textarea, Kind.attendees)
 
     @property
     def limit(self) -> int:
@@ -108,6 +114,8 @@ def clean_value(spec: Field, raw: Any, today: date) -> tuple[Any, str | None]:
     """Validate one field. Returns (clean value, error message or None)."""
     if spec.kind is Kind.multichoice:
         return _clean_multichoice(spec, raw)
+    if spec.kind is Kind.attendees:
+        return _clean_attendees(spec, raw)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, _missing_message(spec) if spec.required else None
     cleaner = _CLEANERS[spec.kind]
@@ -124,6 +132,40 @@ def _clean_multichoice(spec: Field, raw: Any) -> tuple[Any, str | None]:
     if spec.required and not ordered:
         return None, f"Select at least one option for {spec.label.lower()}"
     return ordered, None
+
+
+def _clean_attendees(spec: Field, raw: Any) -> tuple[Any, str | None]:
+    """Rows left wholly blank are dropped (the form offers more rows than most meetings need);
+    a row with any part filled in must be complete."""
+    rows = raw if isinstance(raw, list | tuple) else []
+    if raw not in (None, "", [], ()) and not isinstance(raw, list | tuple):
+        return None, f"Enter {spec.label.lower()} as a list of people"
+    agencies = {c for c, _ in spec.choices}
+    people: list[dict[str, str]] = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping):
+            return None, f"{spec.label}: row {number} is not a person"
+        parts = {k: normalise_text(str(row.get(k) or "")) for k in ATTENDEE_PARTS}
+        if not any(parts.values()):
+            continue
+        missing = [k for k in ATTENDEE_PARTS if not parts[k]]
+        if missing:
+            return None, f"{spec.label}: give the {' and '.join(missing)} for row {number}"
+        if parts["agency"] not in agencies:
+            return None, f"{spec.label}: choose an agency from the list for row {number}"
+        for key in ("name", "role"):
+            problem = text_problem(parts[key], multiline=False)
+            if problem:
+                return None, f"{spec.label}, row {number}: {problem}"
+            if len(parts[key]) > 100:
+                return None, f"{spec.label}, row {number}: the {key} must be 100 characters " \
+                    "or fewer"
+        people.append(parts)
+    if len(people) > MAX_ATTENDEES:
+        return None, f"{spec.label}: list at most {MAX_ATTENDEES} people"
+    if spec.required and not people:
+        return None, f"Enter at least one person for {spec.label.lower()}"
+    return people, None
 
 
 def _clean_text(spec: Field, raw: Any, today: date) -> tuple[Any, str | None]:
@@ -160,6 +202,8 @@ def _clean_date(spec: Field, raw: Any, today: date) -> tuple[Any, str | None]:
         return None, f"{spec.label} must be today or in the past"
     if spec.date_rule == "future" and value <= today:
         return None, f"{spec.label} must be in the future"
+    if spec.date_rule == "today_or_future" and value < today:
+        return None, f"{spec.label} must be today or in the future"
     return value.isoformat(), None
 
 

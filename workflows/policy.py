@@ -36,12 +36,17 @@ MAY_SEND: dict[str, frozenset[Role]] = {
     # Multi-agency decision
     "invite_partner": _POLICE,
     "record_agency_view": frozenset({Role.partner}),
+    "record_decision_meeting": _POLICE,
     "approve_disclosure_to_applicant": _DECIDER,
     "approve_disclosure_to_other": _DECIDER,
     "approve_other_information": _DECIDER,
     "decide_no_disclosure": _DECIDER,
+    "countersign_decision": _DECIDER,
+    "return_decision": _DECIDER,
     "reconsider": _DECIDER,
     # Face-to-face disclosure and outcome
+    "schedule_disclosure_meeting": _OFFICER,
+    "record_undertaking": _OFFICER,
     "record_disclosure_delivered": _OFFICER,
     "record_not_delivered": _OFFICER,
     "communicate_outcome": _OFFICER,
@@ -53,8 +58,17 @@ DECISION_EVENTS: frozenset[str] = DECISION_STEP_EVENTS
 
 # Events that only record something on the case without moving it on.
 RECORDING_EVENTS: frozenset[str] = frozenset(
-    {"raise_urgent_safeguarding", "invite_partner", "record_agency_view"}
+    {
+        "raise_urgent_safeguarding",
+        "invite_partner",
+        "record_agency_view",
+        "record_decision_meeting",
+        "schedule_disclosure_meeting",
+        "record_undertaking",
+    }
 )
+# The second decision-maker's answer to a decision: same rank rule, never the decision's author.
+APPROVAL_EVENTS: frozenset[str] = frozenset({"countersign_decision", "return_decision"})
 
 assert set(MAY_SEND) == set(STEPS), "every step needs a policy row, and every row a step"
 
@@ -64,6 +78,9 @@ class CasePolicy:
     """Force-configurable rules. The default minimum rank follows DOMAIN.md §1 (proposal)."""
 
     min_decision_rank: Rank = Rank.inspector
+    # Rationale quality checks at the moment of decision (workflows.rationale_quality).
+    rationale_min_chars: int = 80
+    boilerplate_overlap: float = 0.8
 
 
 DEFAULT_POLICY = CasePolicy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Protocol
 
 from workflows.status import Route, Status
@@ -16,5 +17,13 @@ class CaseRecord(Protocol):
     child_sexual_offence_flag: bool
     recipient_is_applicant: bool | None
     urgent_safeguarding: bool
+    proposed_outcome: str | None
+    decision_author_id: int | None
+    decision_needs_countersign: bool
+    decision_approver_id: int | None
+    decision_approved_at: datetime | None
+    decision_outcome: str | None
+    disclosure_meeting_on: date | None
+    undertaking_recorded: bool
 
     def is_partner_invited(self, user_id: int | None) -> bool: ...

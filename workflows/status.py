@@ -57,6 +57,7 @@ class Status(StrEnum):
     representations_pending = "representations_pending"
     # --- Multi-agency decision
     awaiting_decision = "awaiting_decision"
+    decision_pending_approval = "decision_pending_approval"
     # --- Face-to-face disclosure (or the non-disclosure outcome)
     disclosure_approved = "disclosure_approved"
     disclosure_not_delivered = "disclosure_not_delivered"
@@ -93,6 +94,7 @@ STATUS_LABELS: dict[Status, str] = {
     Status.full_risk_assessment: "Full risk assessment",
     Status.representations_pending: "Subject representations pending",
     Status.awaiting_decision: "Awaiting multi-agency decision",
+    Status.decision_pending_approval: "Decision awaiting second approval",
     Status.disclosure_approved: "Disclosure approved",
     Status.disclosure_not_delivered: "Disclosure not delivered",
     Status.disclosure_delivered: "Disclosure delivered",
@@ -115,7 +117,7 @@ _STAGES: dict[Stage, tuple[Status, ...]] = {
         Status.interviewed,
     ),
     Stage.risk_check: (Status.full_risk_assessment, Status.representations_pending),
-    Stage.decision: (Status.awaiting_decision,),
+    Stage.decision: (Status.awaiting_decision, Status.decision_pending_approval),
     Stage.disclosure: (
         Status.disclosure_approved,
         Status.disclosure_not_delivered,

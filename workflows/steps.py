@@ -8,6 +8,7 @@ rationale box, so that a court or inspector can see each was considered.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from workflows.fields import Field, Kind, StepSpec
@@ -24,6 +25,30 @@ COMMUNICATION_METHOD = (
     ("in_person", "In person"),
     ("letter", "Letter (applicant agreed to letters)"),
     ("phone", "Telephone (at the agreed safe time)"),
+)
+MEETING_AGENCIES = (
+    ("police", "Police"),
+    ("probation", "Probation"),
+    ("childrens_social_care", "Children's social care"),
+    ("health", "Health"),
+    ("education", "Education"),
+    ("mappa", "MAPPA lead"),
+    ("support_service", "Support service"),
+    ("other", "Other"),
+)
+REPRESENTATIONS_NOT_SOUGHT = (
+    ("risk_to_child", "Telling the subject would put the child at risk"),
+    ("risk_to_applicant", "Telling the subject would put the applicant at risk"),
+    ("urgency", "Too urgent to wait for representations"),
+    ("absconding", "Risk that the subject would abscond or go underground"),
+    ("other", "Other (explain below)"),
+)
+REFERRALS = (
+    ("childrens_social_care", "Children's social care"),
+    ("mappa", "MAPPA"),
+    ("crime_report", "Crime report"),
+    ("other", "Other (give details below)"),
+    ("none", "None needed"),
 )
 CHECK_SOURCES = (
     ("pnc", "Police National Computer (PNC)"),
@@ -75,8 +100,7 @@ def _disclosure_fields(*, recipient_choice: bool) -> tuple[Field, ...]:
         _lawful_basis(),
         _necessity(),
         _proportionality(),
-        Field("representations_considered", "Subject representations and how they were weighed",
-              hint="Summarise them, or say why they were not sought."),
+        *_representations_fields(),
     ]
     if recipient_choice:
         fields.append(Field("recipient", "Who will receive the disclosure", Kind.choice,
@@ -94,10 +118,48 @@ def _disclosure_fields(*, recipient_choice: bool) -> tuple[Field, ...]:
                        ("after", "Yes, after the disclosure"), ("no", "No"))),
         Field("subject_told_reason", "Reason for telling or not telling the subject"),
         Field("safety_plan", "Safety plan for the child, the recipient and the subject"),
-        Field("referrals", "Referrals made",
-              hint="Children's social care, MAPPA, crime report: give references, or 'none'."),
+        *_referral_fields(),
+        *_quality_fields(),
     ]
     return tuple(fields)
+
+
+def _representations_fields() -> tuple[Field, ...]:
+    return (
+        Field("representations", "Subject representations", Kind.choice, choices=(
+            ("received", "Sought and received"),
+            ("none_received", "Sought, none received by the deadline"),
+            ("not_sought", "Not sought"))),
+        Field("representations_not_sought_reason", "Why representations were not sought",
+              Kind.choice, choices=REPRESENTATIONS_NOT_SOUGHT, required=False),
+        Field("representations_considered", "Summary of the representations and how they were "
+              "weighed", required=False,
+              hint="Required when representations were received or not sought: summarise them "
+              "and say how they were weighed, or explain why they were not sought."),
+    )
+
+
+def _referral_fields() -> tuple[Field, ...]:
+    return (
+        Field("referrals_made", "Referrals made", Kind.multichoice, choices=REFERRALS),
+        Field("referrals", "Referral details",
+              hint="References for each referral, or why none is needed."),
+    )
+
+
+def _quality_fields() -> tuple[Field, ...]:
+    """Answers to the rationale quality checks (workflows.rationale_quality): needed only when a
+    check flags the reasons, and then recorded with the decision."""
+    return (
+        Field("boilerplate_acknowledgement", "If your reasons repeat another case: why",
+              required=False,
+              hint="Only if the checks flag text that repeats another case's rationale: say why "
+              "the same words are right for this case."),
+        Field("contradiction_explanation", "If the checks flag a contradiction: your "
+              "explanation", required=False,
+              hint="Only if the checks flag a contradiction (for example high risk but no "
+              "disclosure). The approving decision-maker must countersign it."),
+    )
 
 
 # --- Cross-field rules -----------------------------------------------------------------------
@@ -149,6 +211,63 @@ def _nothing_to_disclose_needs_complete_checks(data: Mapping[str, Any], case: An
     ):
         return {"reason_category": "The risk assessment recorded a child sexual offence "
                 "conviction, so 'no information held' cannot be the reason"}
+    return {}
+
+
+def _decision_representations(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+    # DOMAIN.md §3.4: representations are sought, or the reason they were not is recorded.
+    sought = data.get("representations")
+    if sought == "received" and not getattr(case, "representations_recorded", False):
+        return {"representations": "No representations have been recorded on this case; "
+                "record them first, or say why they were not sought"}
+    if sought == "not_sought" and not data.get("representations_not_sought_reason"):
+        return {"representations_not_sought_reason": "Say why the subject's representations "
+                "were not sought"}
+    if sought in ("received", "not_sought") and not data.get("representations_considered"):
+        return {"representations_considered": "Summarise the representations and how they were "
+                "weighed" if sought == "received" else "Explain why representations were not "
+                "sought in this case"}
+    return {}
+
+
+def _referrals_consistent(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+    made = set(data.get("referrals_made", []))
+    if "none" in made and len(made) > 1:
+        return {"referrals_made": "Choose 'None needed' only on its own"}
+    return {}
+
+
+def _ncnd_reasoned(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+    if data.get("ncnd_stance") == "yes" and not data.get("ncnd_reason"):
+        return {"ncnd_reason": "Give the reason for neither confirming nor denying"}
+    return {}
+
+
+def _approval_date(case: Any) -> date | None:
+    approved = getattr(case, "decision_approved_at", None)
+    return approved.date() if isinstance(approved, datetime) else None
+
+
+def _not_before_approval(field: str, label: str) -> Any:
+    def rule(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+        approved = _approval_date(case)
+        value = data.get(field)
+        if approved and value and date.fromisoformat(value) < approved:
+            return {field: f"{label} cannot be before the decision was approved "
+                    f"({approved.strftime('%d %B %Y')})"}
+        return {}
+
+    rule.__name__ = f"_{field}_not_before_approval"
+    return rule
+
+
+def _contradiction_countersigned(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+    if getattr(case, "decision_needs_countersign", False) and data.get(
+        "contradiction_countersigned"
+    ) != "yes":
+        return {"contradiction_countersigned": "The decision's reasons were flagged with a "
+                "contradiction: countersign the author's explanation, or send the decision "
+                "back"}
     return {}
 
 
@@ -364,12 +483,14 @@ _add(StepSpec(
     rationale_label="Reasons for your agency's view",
 ))
 _DECISION_HINT = "Summarise the decision in your own words, tying the three limbs together."
+_DISCLOSURE_RULES = (_decision_representations, _referrals_consistent)
 _add(StepSpec(
     "approve_disclosure_to_applicant",
     "Decide: disclose to the applicant",
     fields=_disclosure_fields(recipient_choice=False),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
+    rules=_DISCLOSURE_RULES,
     is_decision=True,
 ))
 _add(StepSpec(
@@ -378,6 +499,7 @@ _add(StepSpec(
     fields=_disclosure_fields(recipient_choice=False),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
+    rules=_DISCLOSURE_RULES,
     is_decision=True,
 ))
 _add(StepSpec(
@@ -387,7 +509,7 @@ _add(StepSpec(
     rationale_label="Decision summary",
     rationale_hint="There is no presumption for other information: explain why the full test "
     "is met.",
-    rules=(_other_recipient_for_right_to_know,),
+    rules=(_other_recipient_for_right_to_know, *_DISCLOSURE_RULES),
     is_decision=True,
 ))
 _add(StepSpec(
@@ -401,7 +523,11 @@ _add(StepSpec(
             ("already_known", "Already known to the person best placed to protect"),
             ("shared_with_partners", "Already shared with partner agencies who are acting"),
             ("other", "Other"))),
-        Field("information_considered", "Information considered"),
+        Field("information_considered", "Information considered",
+              hint="Checks run with dates and results, partner information, what is verified."),
+        Field("partners_consulted", "Partners consulted",
+              hint="Agency, person, date and the view each gave; whether a meeting was held."),
+        Field("risk_assessment_summary", "Risk assessment summary"),
         _lawful_basis(),
         _necessity(),
         _proportionality(),
@@ -409,13 +535,95 @@ _add(StepSpec(
               required=False,
               hint="Required when the subject has a child sexual offence conviction and poses "
               "a risk."),
+        Field("ncnd_stance", "Will police neither confirm nor deny whether information is "
+              "held?", YES_NO),
+        Field("ncnd_reason", "Reason for neither confirming nor denying", required=False),
         Field("other_safeguarding_actions", "Other safeguarding actions taken",
               hint="Referrals, MAPPA changes, advice to the applicant, or 'none'."),
+        *_quality_fields(),
     ),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
-    rules=(_presumption_rebutted, _nothing_to_disclose_needs_complete_checks),
+    rules=(_presumption_rebutted, _nothing_to_disclose_needs_complete_checks, _ncnd_reasoned),
     is_decision=True,
+))
+_add(StepSpec(
+    "countersign_decision",
+    "Approve the decision (second decision-maker)",
+    fields=(
+        Field("record_reviewed", "Have you read the whole decision record, including each legal "
+              "limb and the information considered?", YES_NO, must_be="yes",
+              must_be_message="Read the whole decision record before approving it"),
+        Field("agrees_with_decision", "Do you agree that the decision is lawful, necessary and "
+              "proportionate?", YES_NO, must_be="yes",
+              must_be_message="If you do not agree, send the decision back with your reasons"),
+        Field("contradiction_countersigned", "I countersign the explanation of the flagged "
+              "contradiction", Kind.choice, choices=(("yes", "Yes, I countersign it"),),
+              required=False,
+              hint="Only when the decision's reasons were flagged with a contradiction."),
+    ),
+    rationale_label="Reasons for approving",
+    rationale_hint="Why you agree, in your own words, including anything you checked.",
+    rules=(_contradiction_countersigned,),
+))
+_add(StepSpec(
+    "return_decision",
+    "Send the decision back",
+    fields=(
+        Field("what_needs_changing", "What needs to change",
+              hint="Which limb or information is missing, wrong or not specific to this case."),
+    ),
+    rationale_label="Why the decision is sent back",
+))
+_add(StepSpec(
+    "record_decision_meeting",
+    "Record the multi-agency decision meeting",
+    fields=(
+        Field("meeting_date", "Date of the meeting", Kind.date, date_rule="past_or_today"),
+        Field("meeting_format", "Format", Kind.choice, choices=(
+            ("in_person", "In person"), ("video", "Video call"), ("phone", "Telephone"),
+            ("written", "Written exchange"))),
+        Field("attendees", "Attendees", Kind.attendees, choices=MEETING_AGENCIES,
+              hint="Name, agency and role of everyone who took part."),
+        Field("information_shared", "Information shared",
+              hint="What each agency brought to the meeting, and what was shared between them."),
+        Field("agency_views", "Each agency's view",
+              hint="Agency by agency: their view on disclosure and their reasons."),
+        Field("minutes", "Minutes", hint="Discussion, agreed actions and who owns each."),
+    ),
+    rationale_label="The meeting's recommendation",
+))
+_add(StepSpec(
+    "schedule_disclosure_meeting",
+    "Schedule the face-to-face disclosure",
+    fields=(
+        Field("meeting_date", "Date of the meeting", Kind.date, date_rule="today_or_future"),
+        Field("meeting_time", "Time", Kind.text, personal=False, max_length=20),
+        Field("meeting_place", "Place", Kind.text,
+              hint="Somewhere private and safe for the recipient; never the subject's home."),
+        Field("attendees", "Who will attend", Kind.attendees, choices=MEETING_AGENCIES,
+              hint="Officers, and a social worker or support worker where appropriate."),
+        Field("subject_excluded", "Confirm the subject will not be present", YES_NO,
+              must_be="yes", must_be_message="The subject must never attend a disclosure "
+              "meeting"),
+        Field("support_arrangements", "Support for the recipient",
+              hint="Who will support the recipient, or why no support worker is needed."),
+    ),
+    rationale_label="Why this arrangement is safe and appropriate",
+    rules=(_not_before_approval("meeting_date", "The meeting"),),
+))
+_add(StepSpec(
+    "record_undertaking",
+    "Record the signed confidentiality undertaking",
+    fields=(
+        Field("signed_on", "Date signed", Kind.date, date_rule="past_or_today"),
+        Field("signed_by", "Signed by (the recipient's name as signed)", Kind.text),
+        Field("document_sha256", "SHA-256 of the signed copy", Kind.text, personal=False,
+              max_length=64),
+        Field("document_name", "File name of the signed copy", Kind.text),
+    ),
+    rationale_label="Notes on the undertaking",
+    rules=(_not_before_approval("signed_on", "The undertaking"),),
 ))
 _add(StepSpec(
     "record_disclosure_delivered",
@@ -429,17 +637,17 @@ _add(StepSpec(
               must_be="yes",
               must_be_message="A disclosure cannot be recorded as delivered unless the "
               "recipient's identity was verified; record it as not delivered instead"),
+        Field("wording_followed", "Was the approved wording used?", Kind.choice, choices=(
+            ("exactly", "Yes, word for word"),
+            ("with_differences", "With differences (explain below)"))),
         Field("information_disclosed", "What was said",
               hint="Compare with the approved wording; note any difference and why."),
-        Field("undertaking_signed", "Did the recipient sign the confidentiality undertaking?",
-              YES_NO, must_be="yes",
-              must_be_message="If the recipient would not sign the undertaking, record the "
-              "disclosure as not delivered so that a decision-maker can reconsider"),
         Field("recipient_understanding", "The recipient's understanding"),
         Field("safety_plan_agreed", "Safety plan agreed"),
         Field("support_referrals", "Support referrals made", hint="Or 'none'."),
     ),
     rationale_label="Notes on the meeting",
+    rules=(_not_before_approval("meeting_date", "The meeting"),),
 ))
 _add(StepSpec(
     "record_not_delivered",

@@ -1,29 +1,82 @@
-"""Documents that leave the system: each download is an s.62 disclosure to the downloader and is
-logged (with the SHA-256 of the exact bytes served) before it is sent."""
+"""Documents that leave the system, and the signed undertaking that comes back.
+
+Each download is an s.62 disclosure (to the downloader, or through them to the applicant or the
+recipient) and is logged, with the SHA-256 of the exact bytes served, before it is sent. Every
+file goes out as an attachment that must not be cached or sniffed as another type.
+
+The signed-undertaking page is the one form that takes a file. Its request-size limit has to be
+raised before anything reads the body, and CSRFProtect reads the form in an app-wide
+``before_request`` that runs ahead of every blueprint hook: so the limit is set by an app-wide
+hook registered in front of it (``_raise_upload_limit``), for this endpoint's POST only.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from disclosure_app.access import allow
-from disclosure_app.context import now
+from disclosure_app.context import case_policy, letterhead, now
 from disclosure_app.db import get_session
+from disclosure_app.documents.forms import SignedUndertakingForm
+from disclosure_app.form_keys import key_is_sound
+from disclosure_app.models import Case, User
 from disclosure_app.pdf import records
 from disclosure_app.pdf.records import DocumentTooLong, build_case_record
+from disclosure_app.services import case_bundle, documents, idempotency, workflow
 from disclosure_app.services.cases import record_download
+from disclosure_app.services.documents import DocumentAltered
+from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.services.step_display import people_names
 from disclosure_app.services.workflow import load_case_in_scope
+from workflows.errors import RationaleRequired
 from workflows.roles import Role
+from workflows.status import Status
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
+log = logging.getLogger(__name__)
+
+POLICE = (Role.case_officer, Role.decision_maker)
+UPLOAD_ENDPOINT = "documents.signed_undertaking"
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _attachment(content: bytes, media_type: str, filename: str) -> Response:
+    response = Response(content, mimetype=media_type)
+    # Server-made names only ([A-Za-z0-9._-]), so the quoted form is safe as it is.
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- The decision record ----------------------------------------------------------------------
 
 
 @bp.get("/cases/<id:case_id>/decision-record.pdf")
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
-def case_record(case_id: int):  # type: ignore[no-untyped-def]
+def case_record(case_id: int) -> Response:
     session = get_session()
     case = load_case_in_scope(session, current_user, case_id)
     steps = list(case.steps)
@@ -48,12 +101,216 @@ def case_record(case_id: int):  # type: ignore[no-untyped-def]
         },
         now=generated_at,
     )
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="decision-record-{case.reference}.pdf"'
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _attachment(pdf, "application/pdf", f"decision-record-{case.reference}.pdf")
+
+
+# --- Documents for the recipient and the applicant --------------------------------------------
+
+
+def _generated(case_id: int, kind: str) -> Response:
+    document = documents.generate(get_session(), _user(), case_id, kind, now=now(),
+                                  letterhead=letterhead())
+    return _attachment(document.content, document.media_type, document.filename)
+
+
+@bp.get("/cases/<id:case_id>/undertaking.pdf")
+@allow(*POLICE)
+def undertaking(case_id: int) -> Response:
+    return _generated(case_id, documents.UNDERTAKING)
+
+
+@bp.get("/cases/<id:case_id>/non-disclosure-letter.pdf")
+@allow(*POLICE)
+def non_disclosure_letter(case_id: int) -> Response:
+    return _generated(case_id, documents.NON_DISCLOSURE_LETTER)
+
+
+@bp.get("/cases/<id:case_id>/closure-letter.pdf")
+@allow(*POLICE)
+def closure_letter(case_id: int) -> Response:
+    return _generated(case_id, documents.CLOSURE_LETTER)
+
+
+# --- The signed undertaking -------------------------------------------------------------------
+
+
+def _max_upload() -> int:
+    return int(current_app.config.get("UPLOAD_MAX_BYTES", documents.DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def _raise_upload_limit() -> None:
+    if request.endpoint == UPLOAD_ENDPOINT and request.method == "POST":
+        request.max_content_length = _max_upload() + int(
+            current_app.config.get("MAX_FORM_MEMORY_SIZE") or 0)
+
+
+@bp.record_once
+def _install_upload_limit(state: BlueprintSetupState) -> None:
+    app: Flask = state.app
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
+
+
+def _refuse_unless_available(case: Case, user: User) -> None:
+    available = {s.event for s in workflow.available_steps(case, user, case_policy())}
+    if documents.UNDERTAKING_EVENT not in available:
+        raise StepNotAllowed(
+            "A signed undertaking can only be recorded while an approved disclosure is waiting "
+            f"to be delivered. This case is at '{Status(case.status).label}'. The case has not "
+            "been changed.")
+
+
+def _upload_page(case: Case, form: SignedUndertakingForm, *, stale: str | None = None) -> str:
+    return render_template("documents/signed_undertaking.html", case=case,
+                           status=Status(case.status), form=form, stale=stale,
+                           max_upload=documents.size_words(_max_upload()))
+
+
+def _add_errors(form: SignedUndertakingForm, errors: dict[str, str]) -> None:
+    """Service errors onto the fields they name; anything else into the summary."""
+    for name, message in errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = [*target.errors, message]
+        else:
+            form.form_errors = [*form.form_errors, message]
+
+
+def _already_saved(case_id: int) -> Response:
+    flash("The signed undertaking was already saved from this form, so nothing was saved "
+          "again.", "success")
+    return redirect(url_for("staff.case", case_id=case_id), code=303)
+
+
+def _read_upload(form: SignedUndertakingForm) -> tuple[str, bytes]:
+    upload = form.document.data
+    # One byte over the limit is enough to say it is too large.
+    return str(upload.filename or ""), upload.stream.read(_max_upload() + 1)
+
+
+@bp.route("/cases/<id:case_id>/signed-undertaking", methods=["GET", "POST"])
+@allow(Role.case_officer)
+def signed_undertaking(case_id: int) -> Any:
+    session = get_session()
+    user = _user()
+    case = load_case_in_scope(session, user, case_id)
+    form = SignedUndertakingForm()
+    if request.method == "GET":
+        _refuse_unless_available(case, user)
+        form.expected_version.data = case.version
+        return _upload_page(case, form)
+    if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
+                           event=documents.UNDERTAKING_EVENT, user_id=user.id) is not None:
+        return _already_saved(case_id)
+    valid = form.validate_on_submit()
+    if not (key_is_sound(form) and valid):
+        return _upload_page(case, form), 400
+    return _save_upload(case, form, user)
+
+
+def _save_upload(case: Case, form: SignedUndertakingForm, user: User) -> Any:
+    filename, content = _read_upload(form)
+    upload = documents.SignedUndertaking(
+        case_id=case.id, expected_version=form.expected_version.data or 0,
+        filename=filename, content=content, signed_on=form.signed_on.data,
+        signed_by=form.signed_by.data or "", rationale=form.rationale.data or "",
+        submission_key=form.submission_key.data)
+    try:
+        documents.record_signed_undertaking(get_session(), user, upload, policy=case_policy(),
+                                            now=now(), max_bytes=_max_upload())
+    except AlreadySubmitted:
+        return _already_saved(case.id)
+    except InputInvalid as exc:
+        _add_errors(form, exc.errors)
+        return _upload_page(_reload(case.id), form), 400
+    except RationaleRequired as exc:
+        _add_errors(form, {"rationale": exc.message})
+        return _upload_page(_reload(case.id), form), 400
+    except StaleCase as exc:
+        log.info("signed undertaking on case %s by user %s refused: the case changed after the "
+                 "form was opened", case.id, user.id)
+        fresh = _reload(case.id)
+        form.expected_version.data = fresh.version
+        form.expected_version.raw_data = [str(fresh.version)]
+        return _upload_page(fresh, form, stale=exc.message), 409
+    flash("Signed confidentiality undertaking: saved", "success")
+    return redirect(url_for("staff.case", case_id=case.id), code=303)
+
+
+def _reload(case_id: int) -> Case:
+    return load_case_in_scope(get_session(), _user(), case_id)
+
+
+# --- Kept documents and the case bundle --------------------------------------------------------
+
+
+@bp.get("/cases/<id:case_id>/stored/<id:document_id>")
+@allow(Role.case_officer, Role.decision_maker, Role.auditor)
+def stored_document(case_id: int, document_id: int) -> Response:
+    stored = documents.open_stored(get_session(), _user(), case_id, document_id, now=now())
+    return _attachment(stored.content, stored.media_type, stored.filename)
+
+
+@bp.get("/cases/<id:case_id>/bundle.zip")
+@allow(Role.auditor)
+def case_bundle_zip(case_id: int) -> Response:
+    filename, content = case_bundle.export_case_bundle(get_session(), _user(), case_id,
+                                                       now=now(), letterhead=letterhead())
+    return _attachment(content, "application/zip", filename)
+
+
+# --- What the case page shows ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
+class CaseDocuments:
+    """The context of ``templates/documents/_case_documents.html``."""
+
+    produce: list[DocumentLink] = field(default_factory=list)
+    stored: list[dict[str, Any]] = field(default_factory=list)
+    upload_href: str | None = None
+    bundle_href: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.produce or self.stored or self.upload_href or self.bundle_href)
+
+
+_KIND_ENDPOINTS = {
+    documents.UNDERTAKING: "documents.undertaking",
+    documents.NON_DISCLOSURE_LETTER: "documents.non_disclosure_letter",
+    documents.CLOSURE_LETTER: "documents.closure_letter",
+}
+
+
+def case_documents(case: Case, user: User) -> CaseDocuments:
+    """What the documents part of the case page offers this user (nothing for partners and
+    administrators). Reads the kept documents' names, never their contents, and logs nothing:
+    opening the case page is already logged."""
+    produce, upload = [], None
+    if user.role in documents.GENERATORS:
+        produce = [DocumentLink(f"{documents.KIND_LABELS[kind]} (PDF)",
+                                url_for(_KIND_ENDPOINTS[kind], case_id=case.id))
+                   for kind in documents.available_kinds(case)]
+    if user.role is Role.case_officer and case.status is Status.disclosure_approved:
+        upload = url_for(UPLOAD_ENDPOINT, case_id=case.id)
+    stored: list[dict[str, Any]] = []
+    if user.role in documents.STORED_READERS:
+        stored = [{**documents.public_summary(doc),
+                   "href": url_for("documents.stored_document", case_id=case.id,
+                                   document_id=doc.id)}
+                  for doc in documents.stored_documents(get_session(), case.id)]
+    bundle = (url_for("documents.case_bundle_zip", case_id=case.id)
+              if user.role is Role.auditor else None)
+    return CaseDocuments(produce, stored, upload, bundle)
+
+
+# --- Errors -----------------------------------------------------------------------------------
 
 
 @bp.errorhandler(DocumentTooLong)
@@ -62,3 +319,20 @@ def _too_long(exc: DocumentTooLong):  # type: ignore[no-untyped-def]
                "produced and nothing was downloaded. Ask the service team for an extract.")
     return render_template("errors/error.html", status=422, title="This document is too long",
                            message=message), 422
+
+
+@bp.errorhandler(DocumentAltered)
+def _altered(exc: DocumentAltered):  # type: ignore[no-untyped-def]
+    log.error("stored document on %s does not match its recorded SHA-256", request.path)
+    return render_template("errors/error.html", status=409,
+                           title="This document cannot be opened", message=exc.message), 409
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    # Raised while the body is read, before sign-in and access are checked: the page names no
+    # case data, only the limit.
+    message = (f"The file must be smaller than {documents.size_words(_max_upload())}. Nothing "
+               "was saved. Go back and choose a smaller scan or photo.")
+    return render_template("errors/error.html", status=413, title="The file is too large",
+                           message=message), 413

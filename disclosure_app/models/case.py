@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from disclosure_app.models.user import User
 
 
+PROPOSED_OUTCOME_LABELS = {
+    "disclose_to_applicant": "Disclose to the applicant",
+    "disclose_to_other": "Disclose to another person best placed to protect the child",
+    "other_information": "Disclose other relevant information",
+    "no_disclosure": "No disclosure",
+}
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -73,14 +81,16 @@ class Case(Base):
     # The disclosure decision and its second approval (four eyes on both outcomes).
     proposed_outcome: Mapped[str | None] = mapped_column(sa.String(32))
     decision_author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    decision_needs_countersign: Mapped[bool] = mapped_column(default=False)
+    # Server defaults too: rows written outside the ORM (bulk loads, restores) stay valid.
+    decision_needs_countersign: Mapped[bool] = mapped_column(default=False,
+                                                             server_default=sa.false())
     decision_approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decision_approved_at: Mapped[datetime | None]
     # "disclosure" or "no_disclosure" once approved; kept after the case closes.
     decision_outcome: Mapped[str | None] = mapped_column(sa.String(20))
     # The face-to-face disclosure.
     disclosure_meeting_on: Mapped[date | None]
-    undertaking_recorded: Mapped[bool] = mapped_column(default=False)
+    undertaking_recorded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     applicant: Mapped[Applicant | None] = relationship(
         back_populates="case", uselist=False, cascade="all, delete-orphan"
@@ -98,8 +108,14 @@ class Case(Base):
         back_populates="case", order_by="CaseInvitation.id", viewonly=True
     )
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+    decision_author: Mapped[User | None] = relationship(foreign_keys=[decision_author_id])
+    decision_approver: Mapped[User | None] = relationship(foreign_keys=[decision_approver_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def proposed_outcome_label(self) -> str:
+        return PROPOSED_OUTCOME_LABELS.get(self.proposed_outcome or "", "")
 
     def is_partner_invited(self, user_id: int | None) -> bool:
         return user_id is not None and any(

@@ -37,6 +37,8 @@ OTHER_ACTIONS: dict[str, str] = {
     "user_created": "Staff account created",
     "user_activated": "Staff account activated",
     "user_deactivated": "Staff account deactivated",
+    "dip_sample_drawn": "Dip sample drawn",
+    "dip_sample_reviewed": "Dip-sample review recorded",
 }
 
 

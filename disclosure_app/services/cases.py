@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from disclosure_app.db import transaction
-from disclosure_app.models import Case, CaseInvitation, User
+from disclosure_app.models import AuditEntry, Case, CaseInvitation, User
 from disclosure_app.services import audit
 from disclosure_app.services.audit import Category
 from disclosure_app.services.errors import InputInvalid
@@ -119,6 +119,29 @@ def view_case(session: Session, user: User, case_id: int, *, purpose: str, now: 
     return case
 
 
+def log_disclosure(
+    session: Session,
+    user: User,
+    case_id: int | None,
+    *,
+    action: str,
+    details: dict[str, object],
+    now: datetime,
+) -> AuditEntry:
+    """Append the s.62 disclosure entry for a document or export leaving the system, in the
+    caller's transaction. ``details`` say what left (the document's kind and the SHA-256 of the
+    exact bytes) and to whom (a user id, or a recipient type code: never a name)."""
+    return audit.append(
+        session,
+        now=now,
+        actor=user.as_actor(),
+        action=action,
+        category=Category.disclosure,
+        case_id=case_id,
+        details=details,
+    )
+
+
 def record_download(
     session: Session,
     user: User,
@@ -128,16 +151,10 @@ def record_download(
     details: dict[str, object],
     now: datetime,
 ) -> Case | None:
-    """Log a document or export leaving the system (an s.62 disclosure to the downloader)."""
+    """Log a document or export downloaded by a staff member (the recipient), in one
+    transaction."""
     with transaction(session):
         case = load_case_in_scope(session, user, case_id) if case_id is not None else None
-        audit.append(
-            session,
-            now=now,
-            actor=user.as_actor(),
-            action=action,
-            category=Category.disclosure,
-            case_id=case_id,
-            details={"recipient_user_id": user.id, **details},
-        )
+        log_disclosure(session, user, case_id, action=action, now=now,
+                       details={"recipient_user_id": user.id, **details})
     return case

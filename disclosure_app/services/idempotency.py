@@ -32,6 +32,8 @@ class Purpose(StrEnum):
     right_to_know = "right_to_know"
     step = "step"
     withdraw = "withdraw"
+    dip_draw = "dip_draw"
+    dip_review = "dip_review"
 
 
 KEY_FIELD = "submission_key"

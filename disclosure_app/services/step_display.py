@@ -107,6 +107,12 @@ def human_value(field: Field, value: Any, people: Mapping[int, str]) -> str:
         return field.choice_label(str(value))
     if field.kind is Kind.date:
         return _date_text(value)
+    if field.kind is Kind.attendees:
+        rows = value if isinstance(value, list | tuple) else []
+        return "\n".join(
+            f"{row.get('name', '')} ({field.choice_label(str(row.get('agency', '')))}, "
+            f"{row.get('role', '')})" for row in rows if isinstance(row, Mapping)
+        )
     if field.kind is Kind.partner:
         try:
             return people.get(int(value), f"Staff account {int(value)}")

@@ -26,14 +26,14 @@ from statemachine.exceptions import TransitionNotAllowed
 
 from disclosure_app.db import transaction
 from disclosure_app.models import Case, CaseInvitation, CaseStep, User
-from disclosure_app.services import audit, idempotency
+from disclosure_app.services import audit, idempotency, rationale_quality
 from disclosure_app.services.audit import Category
 from disclosure_app.services.canonical import canonical_json, sha256_hex
 from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
 from workflows import MAY_SEND, DisclosureWorkflow, StepDataInvalid
 from workflows.disclosure import EVENT_IDS
 from workflows.fields import clean_step_data
-from workflows.policy import CasePolicy
+from workflows.policy import APPROVAL_EVENTS, CasePolicy
 from workflows.roles import Actor, Role
 from workflows.status import Status
 from workflows.steps import StepSpec, step_for
@@ -44,8 +44,13 @@ _CATEGORY = {
     "open_right_to_know": Category.collection,
     "record_agency_view": Category.collection,
     "invite_partner": Category.disclosure,
+    "record_undertaking": Category.collection,
     "record_disclosure_delivered": Category.disclosure,
 }
+
+
+# Steps whose record is a file: sent by the service that stores the file, never bare.
+UPLOAD_EVENTS = frozenset({"record_undertaking"})
 
 
 def audit_details(spec: StepSpec, data: dict[str, Any], rationale: str) -> dict[str, Any]:
@@ -79,6 +84,7 @@ class StepRecorder:
         actor: Actor,
         rationale: str = "",
         step: dict[str, Any] | None = None,
+        quality: rationale_quality.QualityReport | None = None,
     ) -> None:
         data = step or {}
         spec = step_for(str(event))
@@ -98,7 +104,11 @@ class StepRecorder:
             case_id=case.id,
             from_status=str(source.value) if source.value != Status.draft else None,
             to_status=str(target.value),
-            details={"reference": case.reference, **audit_details(spec, data, rationale)},
+            details={
+                "reference": case.reference,
+                **audit_details(spec, data, rationale),
+                **({"quality": quality.to_record()} if quality is not None else {}),
+            },
         )
         self.step = CaseStep(
             case_id=case.id,
@@ -113,8 +123,13 @@ class StepRecorder:
             data=data,
             rationale=rationale,
             audit_seq=entry.seq,
+            quality=quality.to_record() if quality is not None else None,
         )
         self.session.add(self.step)
+        if quality is not None:
+            # Later decisions are compared with this one's reasons (boilerplate detection).
+            self.session.flush()
+            rationale_quality.record_fingerprints(self.session, case.id, self.step.id, data)
 
 
 @dataclass(frozen=True)
@@ -143,10 +158,12 @@ def run_machine(
     cleaned, errors = clean_step_data(spec, data, case, now.date())
     if errors:
         raise InputInvalid(errors)
+    quality = check_reasons(session, case, event, cleaned, policy) if spec.is_decision else None
     recorder = StepRecorder(session, case, now)
     machine = DisclosureWorkflow(case, policy=policy, listeners=[recorder])
     try:
-        machine.send(event, actor=actor, rationale=rationale, step=cleaned, today=now.date())
+        machine.send(event, actor=actor, rationale=rationale, step=cleaned, today=now.date(),
+                     now=now, quality=quality)
     except TransitionNotAllowed as exc:
         label = Status(case.status).label if case.status else "new"
         raise StepNotAllowed(
@@ -157,6 +174,34 @@ def run_machine(
         raise InputInvalid(exc.errors) from exc
     assert recorder.step is not None
     return recorder.step
+
+
+def check_reasons(
+    session: Session, case: Case, event: str, data: dict[str, Any], policy: CasePolicy
+) -> rationale_quality.QualityReport:
+    """The rationale quality checks on a decision's (cleaned) data: shown to the author before
+    they submit, and applied again, and recorded, when they do."""
+    return rationale_quality.check(
+        session, case, event, data,
+        min_chars=policy.rationale_min_chars, threshold=policy.boilerplate_overlap,
+    )
+
+
+def preview_reasons(
+    session: Session, user: User, case_id: int, event: str, data: dict[str, Any],
+    *, policy: CasePolicy, now: datetime,
+) -> tuple[rationale_quality.QualityReport, dict[str, str]]:
+    """What the checks say about a draft decision, without saving anything: the report and
+    which of its findings are still unresolved. Field errors come back as ``InputInvalid``."""
+    spec = step_for(event)
+    if not spec.is_decision:
+        raise NotFound()
+    case = load_case_in_scope(session, user, case_id)
+    cleaned, errors = clean_step_data(spec, data, case, now.date())
+    if errors:
+        raise InputInvalid(errors)
+    report = check_reasons(session, case, event, cleaned, policy)
+    return report, report.blocking(cleaned)
 
 
 def take_step(
@@ -196,6 +241,9 @@ def _take_step(
     policy: CasePolicy,
     now: datetime,
 ) -> CaseStep:
+    if request.event in UPLOAD_EVENTS:
+        # Only services.documents sends it, with the signed copy kept in the same transaction.
+        raise StepNotAllowed("Record the signed undertaking by uploading the signed copy.")
     if request.event == "invite_partner":
         _check_partner(session, request.data)
     step = run_machine(
@@ -282,12 +330,23 @@ def available_steps(case: Case, user: User, policy: CasePolicy) -> list[StepSpec
         if event.id == "record_agency_view" and not case.is_partner_invited(user.id):
             continue
         spec = step_for(event.id)
-        if spec.is_decision and not _may_decide(case, actor, policy):
+        if (spec.is_decision or event.id in APPROVAL_EVENTS) and decision_refusal(
+            case, actor, event.id, policy
+        ):
             continue
         result.append(spec)
     return result
 
 
-def _may_decide(case: Case, actor: Actor, policy: CasePolicy) -> bool:
-    rank_ok = actor.rank is not None and actor.rank >= policy.min_decision_rank
-    return rank_ok and actor.id != case.assigned_officer_id
+def decision_refusal(case: Case, actor: Actor, event: str, policy: CasePolicy) -> str | None:
+    """Why this person may not make (or approve) this case's decision, or None. The machine's
+    validators say the same when the step is sent; this lets pages say it before."""
+    if actor.rank is None or actor.rank < policy.min_decision_rank:
+        return ("A disclosure decision needs a decision-maker of at least "
+                f"{policy.min_decision_rank.label} rank.")
+    if actor.id == case.assigned_officer_id:
+        return "The case officer cannot make the disclosure decision on their own case."
+    if event in APPROVAL_EVENTS and actor.id == case.decision_author_id:
+        return ("You made this decision, so you cannot approve or return it: a second "
+                "decision-maker must.")
+    return None

@@ -29,6 +29,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     DateField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     RadioField,
     SelectField,
@@ -37,13 +40,21 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms import Field as FormField
+from wtforms import Field as WTFField
 from wtforms.validators import Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from disclosure_app.form_keys import SubmissionKeyField
 from disclosure_app.services.step_display import human_value
-from workflows.fields import LONG_TEXT_MAX, Field, Kind, StepSpec, text_problem
+from workflows.fields import (
+    ATTENDEE_PARTS,
+    LONG_TEXT_MAX,
+    MAX_ATTENDEES,
+    Field,
+    Kind,
+    StepSpec,
+    text_problem,
+)
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice.
     from wtforms.fields.choices import SelectChoice
@@ -81,7 +92,7 @@ class Required:
     def __init__(self, message: str) -> None:
         self.message = message
 
-    def __call__(self, form: Any, field: FormField) -> None:
+    def __call__(self, form: Any, field: WTFField) -> None:
         if any(isinstance(v, str) and v.strip() for v in field.raw_data or []):
             return
         field.errors[:] = []
@@ -94,7 +105,7 @@ class NoHiddenCharacters:
     def __init__(self, *, multiline: bool) -> None:
         self.multiline = multiline
 
-    def __call__(self, form: Any, field: FormField) -> None:
+    def __call__(self, form: Any, field: WTFField) -> None:
         if isinstance(field.data, str):
             problem = text_problem(field.data, multiline=self.multiline)
             if problem:
@@ -151,7 +162,7 @@ def _presence(f: Field) -> list[Any]:
     return [Required(missing_message(f))] if f.required else [Optional()]
 
 
-def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> FormField:
+def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> WTFField:
     """The unbound WTForms field for one step field."""
     kwargs: dict[str, Any] = {"description": f.hint}
     presence = _presence(f)
@@ -178,6 +189,8 @@ def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> Form
                                    "listed", **kwargs)
     if f.kind is Kind.date:
         return DayMonthYearField(f.label, presence, **kwargs)
+    if f.kind is Kind.attendees:
+        return attendee_rows(f)
     if f.kind is Kind.partner:
         choices = choice_list([PARTNER_PLACEHOLDER, *partner_choices])
         return SelectField(f.label, presence, choices=choices, widget=GovSelect(), default="",
@@ -186,7 +199,43 @@ def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> Form
     raise ValueError(f"no form field for kind {f.kind}")  # pragma: no cover
 
 
-def rationale_field(spec: StepSpec) -> FormField:
+ATTENDEE_ROWS = 6
+AGENCY_PLACEHOLDER = ("", "Choose an agency")
+
+
+def attendee_rows(f: Field) -> FieldList:
+    """Rows of name / agency / role. Blank rows are ignored; the workflow checks the rest."""
+
+    class AttendeeRow(Form):  # a sub-form: the parent FlaskForm carries the CSRF token
+        name = StringField("Name", [Optional(), Length(max=100), NoHiddenCharacters(
+            multiline=False)], widget=GovTextInput(), filters=[strip_text])
+        agency = SelectField("Agency", choices=choice_list([AGENCY_PLACEHOLDER, *f.choices]),
+                             widget=GovSelect(), default="",
+                             invalid_choice_message="Choose an agency from the list")
+        role = StringField("Role", [Optional(), Length(max=100), NoHiddenCharacters(
+            multiline=False)], widget=GovTextInput(), filters=[strip_text])
+
+    validators = [AtLeastOnePerson(f"Enter at least one person for {lower_first(f.label)}")] \
+        if f.required else []
+    return FieldList(FormField(AttendeeRow), f.label, validators, min_entries=ATTENDEE_ROWS,
+                     max_entries=MAX_ATTENDEES, description=f.hint)
+
+
+class AtLeastOnePerson:
+    """A required list of people needs one row with something in it (the workflow checks that
+    every row it keeps is complete)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: WTFField) -> None:
+        if not any(any(str(v or "").strip() for v in row.values()) for row in field.data or []):
+            raise ValidationError(self.message)
+
+
+def rationale_field(spec: StepSpec) -> WTFField:
     label = spec.rationale_label
     return TextAreaField(
         label,
@@ -204,7 +253,7 @@ def rationale_field(spec: StepSpec) -> FormField:
 
 def step_field_attrs(
     spec: StepSpec, partner_choices: Sequence[tuple[str, str]] = ()
-) -> dict[str, FormField]:
+) -> dict[str, WTFField]:
     """The spec's fields, then the rationale, as class attributes for a form class."""
     attrs = {f.name: wtf_field(f, partner_choices) for f in spec.fields}
     attrs["rationale"] = rationale_field(spec)
@@ -250,6 +299,9 @@ def form_data_to_step(spec: StepSpec, form: Any) -> dict[str, Any]:
             value = value.isoformat() if isinstance(value, date) else None
         elif f.kind is Kind.multichoice:
             value = [str(v) for v in value or []]
+        elif f.kind is Kind.attendees:
+            value = [{k: str(row.get(k) or "").strip() for k in ATTENDEE_PARTS}
+                     for row in value or []]
         elif isinstance(value, str):
             value = value.strip()
         data[f.name] = value

@@ -29,6 +29,7 @@ from flask_login import current_user
 from disclosure_app.access import CASE_READERS, allow
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
+from disclosure_app.documents.views import case_documents
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.services import applications, cases, idempotency, users, workflow
@@ -46,8 +47,15 @@ from disclosure_app.staff.step_forms import (
     shown_values,
 )
 from workflows import MAY_SEND
-from workflows.errors import DecisionMakerNotEligible, RationaleRequired
+from workflows.errors import DecisionMakerNotEligible, PreconditionUnmet, RationaleRequired
 from workflows.fields import Kind, StepSpec
+from workflows.policy import APPROVAL_EVENTS
+from workflows.rationale_quality import (
+    ACKNOWLEDGEMENT_FIELD,
+    EXPLANATION_FIELD,
+    Finding,
+    Severity,
+)
 from workflows.roles import Role
 from workflows.status import Status
 from workflows.steps import STEPS, step_for
@@ -59,6 +67,8 @@ QUEUE_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 STEP_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 # Steps that create a case: they have their own pages, never a step form on an existing case.
 ENTRY_EVENTS = frozenset({"submit_application", "open_right_to_know"})
+# Steps with a page of their own (the signed undertaking is a file upload).
+OWN_PAGES = {"record_undertaking": "documents.signed_undertaking"}
 CONTACT_READERS = frozenset({Role.case_officer, Role.decision_maker})
 PRESUMPTION_WARNING = (
     "Presumption to disclose: the subject has a child sexual offence conviction and was assessed "
@@ -136,6 +146,7 @@ def case(case_id: int) -> Any:
         timeline=[_timeline_entry(step, partner_names) for step in the_case.steps],
         show_applicant_details=user.role in CONTACT_READERS,
         record_pdf_available="documents.case_record" in current_app.view_functions,
+        case_documents=case_documents(the_case, user),
     )
 
 
@@ -180,16 +191,10 @@ def _partner_choices(case: Case, spec: StepSpec) -> list[tuple[str, str]]:
 def _refuse_unless_available(case: Case, spec: StepSpec, user: User) -> None:
     """What the GET shows when the step cannot be taken now (the POST asks the machine)."""
     policy = case_policy()
-    if spec.is_decision:
-        if user.rank is None or user.rank < policy.min_decision_rank:
-            raise DecisionMakerNotEligible(
-                "A disclosure decision needs a decision-maker of at least "
-                f"{policy.min_decision_rank.label} rank."
-            )
-        if user.id == case.assigned_officer_id:
-            raise DecisionMakerNotEligible(
-                "The case officer cannot make the disclosure decision on their own case."
-            )
+    if spec.is_decision or spec.event in APPROVAL_EVENTS:
+        refusal = workflow.decision_refusal(case, user.as_actor(), spec.event, policy)
+        if refusal:
+            raise DecisionMakerNotEligible(refusal)
     available = {s.event for s in workflow.available_steps(case, user, policy)}
     if spec.event not in available:
         raise StepNotAllowed(
@@ -230,11 +235,15 @@ def step(case_id: int, event: str) -> Any:
         abort(403)
     session = get_session()
     the_case = workflow.load_case_in_scope(session, user, case_id)
+    if event in OWN_PAGES:
+        return redirect(url_for(OWN_PAGES[event], case_id=case_id), code=303)
     form = form_class_for(spec, _partner_choices(the_case, spec))()
     if request.method == "GET":
         _refuse_unless_available(the_case, spec, user)
         form.expected_version.data = the_case.version
         return _step_page(the_case, spec, form)
+    if spec.is_decision and "check_reasons" in request.form:
+        return _check_reasons(the_case, spec, form)
     # Sent before (back and resubmit, a double click): answer as the first time, even if the
     # form would no longer validate now that the step is taken.
     if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
@@ -257,10 +266,14 @@ def step(case_id: int, event: str) -> Any:
         return _already_saved(spec, case_id)
     except InputInvalid as exc:
         _add_errors(form, exc.errors)
-        return _step_page(_reload(case_id), spec, form), 400
+        fresh = _reload(case_id)
+        return _step_page(fresh, spec, form, quality=_findings(fresh, spec, form)), 400
     except RationaleRequired as exc:
         _add_errors(form, {"rationale": exc.message})
         return _step_page(_reload(case_id), spec, form), 400
+    except PreconditionUnmet as exc:
+        form.form_errors = [*form.form_errors, exc.message]
+        return _step_page(_reload(case_id), spec, form), 409
     except StaleCase as exc:
         # Two people on one case: the other got there first (ids only; no personal data).
         log.info("step %s on case %s by user %s refused: the case changed after the form was "
@@ -274,6 +287,36 @@ def step(case_id: int, event: str) -> Any:
     return redirect(url_for("staff.case", case_id=case_id), code=303)
 
 
+def _check_reasons(case: Case, spec: StepSpec, form: Any) -> Any:
+    """'Check my reasons': run the rationale quality checks on the draft and show what they
+    find, saving nothing. The same checks run again when the decision is recorded."""
+    form.validate_on_submit()
+    findings = _findings(case, spec, form)
+    return _step_page(case, spec, form, quality=findings), (400 if form.errors else 200)
+
+
+def _findings(case: Case, spec: StepSpec, form: Any) -> dict[str, Any] | None:
+    """The checks' findings on what the form holds, or None if the fields themselves are not
+    yet valid (their own errors come first)."""
+    if not spec.is_decision:
+        return None
+    try:
+        report, unresolved = workflow.preview_reasons(
+            get_session(), _user(), case.id, spec.event, form_data_to_step(spec, form),
+            policy=case_policy(), now=now(),
+        )
+    except InputInvalid:
+        return None
+    return {"findings": [{"text": f.text, "open": _finding_open(f, unresolved)}
+                         for f in report.findings]}
+
+
+def _finding_open(finding: Finding, unresolved: dict[str, str]) -> bool:
+    answered_in = {Severity.acknowledge: ACKNOWLEDGEMENT_FIELD,
+                   Severity.countersign: EXPLANATION_FIELD}.get(finding.severity)
+    return finding.field in unresolved or (answered_in is not None and answered_in in unresolved)
+
+
 def _already_saved(spec: StepSpec, case_id: int) -> Any:
     flash(f"{spec.title}: already saved from this form, so nothing was saved again. To record "
           "something new, open the step again from this page.", "success")
@@ -284,13 +327,22 @@ def _reload(case_id: int) -> Case:
     return workflow.load_case_in_scope(get_session(), _user(), case_id)
 
 
-def _step_page(case: Case, spec: StepSpec, form: Any, *, stale: str | None = None) -> str:
+def _step_page(
+    case: Case,
+    spec: StepSpec,
+    form: Any,
+    *,
+    stale: str | None = None,
+    quality: dict[str, Any] | None = None,
+) -> str:
     return render_template(
         "staff/step.html",
         case=case,
         status=Status(case.status),
         spec=spec,
         form=form,
+        quality=quality,
+        pending_decision=_pending_decision(case) if spec.event in APPROVAL_EVENTS else None,
         groups=layout(spec),
         limbs_heading=LIMBS_HEADING,
         limbs_intro=LIMBS_INTRO,
@@ -304,6 +356,18 @@ def _step_page(case: Case, spec: StepSpec, form: Any, *, stale: str | None = Non
             f.kind is Kind.partner and len(form[f.name].choices) <= 1 for f in spec.fields
         ),
     )
+
+
+def _pending_decision(case: Case) -> dict[str, Any] | None:
+    """The decision awaiting approval, as the approver must read it: every field, the limbs,
+    the rationale and what the quality checks flagged."""
+    decisions = [s for s in case.steps if step_for(s.event).is_decision] if case.steps else []
+    if not decisions:
+        return None
+    partner_names = {inv.user_id: inv.user.display_name for inv in case.invitations}
+    entry = _timeline_entry(decisions[-1], partner_names)
+    entry["quality"] = decisions[-1].quality or {}
+    return entry
 
 
 # --- Right to Know ----------------------------------------------------------------------------

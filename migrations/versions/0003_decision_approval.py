@@ -29,9 +29,6 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_cases_decision_author_id_users'), 'users', ['decision_author_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_cases_decision_approver_id_users'), 'users', ['decision_approver_id'], ['id'])
         batch_op.create_index('ix_cases_outcome_closed', ['decision_outcome', 'closed_at', 'id'], unique=False)
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.alter_column('decision_needs_countersign', server_default=None)
-        batch_op.alter_column('undertaking_recorded', server_default=None)
 
     with op.batch_alter_table('case_steps', schema=None) as batch_op:
         batch_op.add_column(sa.Column('quality', sa.JSON(), nullable=True))

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from disclosure_app.db import get_session
-from disclosure_app.models import Case, CaseInvitation, CaseStep, User
+from disclosure_app.models import Case, CaseInvitation, CaseStep, StoredDocument, User
 from disclosure_app.services import audit
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
@@ -88,6 +88,26 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     # Documents: police and auditors only, never partners (even invited) or administrators.
     ("documents.case_record", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
+    # The undertaking and the applicant's letters: police only, and only at the right point in
+    # the case (this one is at "full risk assessment", so it is too early for any of them).
+    ("documents.undertaking", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
+    ("documents.non_disclosure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
+    ("documents.closure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
+    # The signed undertaking is recorded by the case officer (an empty form: 400, nothing kept).
+    ("documents.signed_undertaking", "GET"): row(LOGIN, LOGIN, 409, 403, 403, 403, 403, 403),
+    ("documents.signed_undertaking", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
+    # Kept documents (this case has none: police and auditors get the 404 of a missing one).
+    ("documents.stored_document", "GET"): row(LOGIN, LOGIN, 404, 404, 403, 403, 404, 403),
+    # The case bundle is for auditors reviewing a case.
+    ("documents.case_bundle_zip", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    # Dip sampling: decision-makers draw and review, auditors read. This case is open, so nothing
+    # has been drawn: the review page answers the 404 of a missing sample to those who may see it.
+    ("dip_sampling.index", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 200, 403),
+    ("dip_sampling.draw", "GET"): everyone(405),
+    ("dip_sampling.draw", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    ("dip_sampling.review", "GET"): row(LOGIN, LOGIN, 403, 404, 403, 403, 404, 403),
+    ("dip_sampling.record_review", "GET"): everyone(405),
+    ("dip_sampling.record_review", "POST"): row(LOGIN, LOGIN, 403, 404, 403, 403, 403, 403),
     # Account administration.
     ("admin.users", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
     ("admin.new_user", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
@@ -122,12 +142,19 @@ class World:
     def url(self, endpoint: str, role: str, *, case_id: int | None = None) -> str:
         values: dict[str, Any] = {}
         case_id = self.case_id if case_id is None else case_id
-        if endpoint in ("staff.case", "audit.case_trail", "documents.case_record"):
+        if endpoint in ("staff.case", "audit.case_trail", "documents.case_record",
+                        "documents.undertaking", "documents.non_disclosure_letter",
+                        "documents.closure_letter", "documents.signed_undertaking",
+                        "documents.case_bundle_zip"):
             values["case_id"] = case_id
+        elif endpoint == "documents.stored_document":
+            values.update(case_id=case_id, document_id=MISSING_ID)
         elif endpoint == "staff.step":
             values.update(case_id=case_id, event=STEP_EVENT.get(role, DEFAULT_EVENT))
         elif endpoint in ("public.status", "public.withdraw"):
             values["token"] = UNKNOWN_TOKEN if role == "anonymous" else self.token
+        elif endpoint in ("dip_sampling.review", "dip_sampling.record_review"):
+            values["sample_id"] = MISSING_ID
         elif endpoint == "admin.set_active":
             values["user_id"] = self.user_id
         with self.app.test_request_context():
@@ -174,6 +201,7 @@ def snapshot(app: Flask, case_id: int) -> dict[str, Any]:
             "case_status": case.status,
             "steps": count(CaseStep),
             "invitations": count(CaseInvitation),
+            "stored_documents": count(StoredDocument),
             "users": count(User),
             "active_users": session.scalar(
                 select(func.count()).select_from(User).where(User.active.is_(True))),

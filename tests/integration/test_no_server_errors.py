@@ -210,9 +210,12 @@ def urls_for(site: Site) -> Iterator[str]:
         "event": sorted(STEPS),
         "token": [site.token],
         "user_id": [str(i) for i in site.user_ids],
+        "document_id": ["1"],
+        "sample_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
-               "token": ["A" * 43], "user_id": [MISSING_ID]}
+               "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
+               "sample_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -260,6 +263,9 @@ POST_DATA = {
     "public.withdraw": {"confirm": "y", "reason": "Probe."},
     "staff.step": {"expected_version": "1", "rationale": "Probe."},
     "admin.set_active": {"active": "0"},
+    "dip_sampling.record_review": {"result": "upheld", "findings": "Probe."},
+    "documents.signed_undertaking": {"expected_version": "1", "rationale": "Probe.",
+                                     "signed_by": "Probe"},
 }
 
 
@@ -278,7 +284,7 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     token = csrf_token(client, "/apply")  # any form's token is good for the whole session
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
-             "user_id": str(site.user_ids[0])}
+             "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

@@ -18,16 +18,28 @@ from sqlalchemy import func, select
 from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.services.errors import StepNotAllowed
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
-from tests.factories import PASSWORD, make_case, make_user, resolve
+from tests.factories import (
+    DISCLOSE,
+    NO_DISCLOSURE,
+    PASSWORD,
+    make_case,
+    make_user,
+    record_undertaking,
+    resolve,
+)
 from workflows.fields import Kind
 from workflows.roles import Rank, Role
 from workflows.status import Route, Status
 from workflows.steps import STEPS, step_for
 
 ENTRY_EVENTS = {"submit_application", "open_right_to_know"}
+# A page of its own: see tests/integration/test_case_documents.py.
+UPLOAD_EVENTS = {"record_undertaking"}
+UNDERTAKING = ("record_undertaking", "case_officer", {})
 PARTNER = "<partner>"  # replaced by the partner's user id
 
 # event -> (starting state, route, who posts, step data, state afterwards, setup steps)
@@ -86,22 +98,34 @@ VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]]
         Status.awaiting_decision, Route.right_to_ask, "partner",
         {"information_held": "On licence until 2027.", "agency_view": "supports_disclosure"},
         Status.awaiting_decision, [INVITE]),
+    "record_decision_meeting": (Status.awaiting_decision, Route.right_to_ask, "case_officer",
+                                {**demo.DECISION_MEETING, "meeting_date": "D-0"},
+                                Status.awaiting_decision, []),
     "approve_disclosure_to_applicant": (Status.awaiting_decision, Route.right_to_ask,
-                                        "decision_maker", demo.DISCLOSE,
-                                        Status.disclosure_approved, []),
+                                        "decision_maker", DISCLOSE,
+                                        Status.decision_pending_approval, []),
     "approve_disclosure_to_other": (Status.awaiting_decision, Route.right_to_ask,
-                                    "decision_maker", demo.DISCLOSE,
-                                    Status.disclosure_approved, []),
+                                    "decision_maker", DISCLOSE,
+                                    Status.decision_pending_approval, []),
     "approve_other_information": (Status.awaiting_decision, Route.right_to_ask,
-                                  "decision_maker", {**demo.DISCLOSE, "recipient": "other_person"},
-                                  Status.disclosure_approved, []),
-    "decide_no_disclosure": (
-        Status.awaiting_decision, Route.right_to_ask, "decision_maker",
-        {**demo.NO_DISCLOSURE, "reason_category": "not_necessary",
-         "presumption_rebuttal": "The child has moved abroad with the other parent."},
-        Status.no_disclosure_decided, []),
+                                  "decision_maker", {**DISCLOSE, "recipient": "other_person"},
+                                  Status.decision_pending_approval, []),
+    "decide_no_disclosure": (Status.awaiting_decision, Route.right_to_ask, "decision_maker",
+                             NO_DISCLOSURE, Status.decision_pending_approval, []),
+    "countersign_decision": (Status.decision_pending_approval, Route.right_to_ask,
+                             "decision_maker_2", demo.COUNTERSIGN, Status.disclosure_approved,
+                             []),
+    "return_decision": (Status.decision_pending_approval, Route.right_to_ask,
+                        "decision_maker_2", {"what_needs_changing": "Necessity must say why "
+                                             "MAPPA management is not enough."},
+                        Status.awaiting_decision, []),
+    "schedule_disclosure_meeting": (Status.disclosure_approved, Route.right_to_ask,
+                                    "case_officer", {**demo.SCHEDULE_MEETING,
+                                                     "meeting_date": "D+3"},
+                                    Status.disclosure_approved, []),
     "record_disclosure_delivered": (Status.disclosure_approved, Route.right_to_ask,
-                                    "case_officer", DELIVERED, Status.disclosure_delivered, []),
+                                    "case_officer", DELIVERED, Status.disclosure_delivered,
+                                    [UNDERTAKING]),
     "record_not_delivered": (
         Status.disclosure_approved, Route.right_to_ask, "case_officer",
         {"reason": "not_contactable", "details": "Three visits, nobody home."},
@@ -115,7 +139,8 @@ VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]]
     "notify_applicant": (
         Status.awaiting_decision, Route.right_to_ask, "case_officer",
         {"method": "letter", "communicated_on": "D-0"}, Status.outcome_communicated,
-        [("approve_disclosure_to_other", "decision_maker", demo.DISCLOSE),
+        [("approve_disclosure_to_other", "decision_maker", DISCLOSE),
+         ("countersign_decision", "decision_maker_2", demo.COUNTERSIGN), UNDERTAKING,
          ("record_disclosure_delivered", "case_officer", DELIVERED)]),
     "close_case": (Status.disclosure_delivered, Route.right_to_ask, "case_officer",
                    {"referrals_complete": "yes", "review_date": "D+2000"}, Status.closed, []),
@@ -142,6 +167,9 @@ def form_payload(event: str, data: dict[str, Any], version: int,
         if f.kind is Kind.date:
             d = date.fromisoformat(value)
             out[f.name] = [str(d.day), str(d.month), str(d.year)]
+        elif f.kind is Kind.attendees:
+            for i, row in enumerate(value):
+                out |= {f"{f.name}-{i}-{part}": text for part, text in row.items()}
         else:
             out[f.name] = value
     return out
@@ -168,6 +196,10 @@ def run_setup(app, case_id: int, setup: Setup, staff: dict[str, Any]) -> None:
         session = get_session()
         for event, who, data in setup:
             version = session.get(Case, case_id).version
+            if event == "record_undertaking":
+                record_undertaking(session, case_id, staff[who],
+                                   policy=app.extensions["case_policy"], now=datetime.now(UTC))
+                continue
             take_step(session, StepRequest(case_id, event, version, step_data(data, staff),
                                            f"Setup: {event}."),
                       user=staff[who], policy=app.extensions["case_policy"],
@@ -176,7 +208,7 @@ def run_setup(app, case_id: int, setup: Setup, staff: dict[str, Any]) -> None:
 
 def case_in(app, staff, status: Status, route: Route = Route.right_to_ask) -> Case:
     case, _ = make_case(app, status, route=route, officer=staff["case_officer"],
-                        decider=staff["decision_maker"])
+                        decider=staff["decision_maker"], approver=staff["decision_maker_2"])
     return case
 
 
@@ -188,7 +220,33 @@ def url(case_id: int, event: str) -> str:
 
 
 def test_every_staff_event_has_a_valid_step_test():
-    assert set(VALID_STEPS) == set(STEPS) - ENTRY_EVENTS
+    assert set(VALID_STEPS) == set(STEPS) - ENTRY_EVENTS - UPLOAD_EVENTS
+
+
+def test_the_undertaking_step_sends_the_officer_to_the_upload_page(app, staff, clients):
+    case = case_in(app, staff, Status.disclosure_approved)
+    before = snapshot(app, case.id)
+    response = clients["case_officer"].get(url(case.id, "record_undertaking"))
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(
+        f"/documents/cases/{case.id}/signed-undertaking")
+    posted = clients["case_officer"].post(url(case.id, "record_undertaking"),
+                                          data=form_payload("record_undertaking", {
+                                              "signed_on": "2026-01-01"}, case.version))
+    assert posted.status_code == 303
+    assert snapshot(app, case.id) == before
+
+
+def test_the_undertaking_cannot_be_recorded_without_its_signed_copy(app, staff):
+    case = case_in(app, staff, Status.disclosure_approved)
+    before = snapshot(app, case.id)
+    with app.app_context(), pytest.raises(StepNotAllowed, match="uploading the signed copy"):
+        take_step(get_session(), StepRequest(case.id, "record_undertaking", case.version, {
+            "signed_on": date.today().isoformat(), "signed_by": "Laura Bennett",
+            "document_sha256": "ab" * 32, "document_name": "x.pdf"}, "No file."),
+            user=staff["case_officer"], policy=app.extensions["case_policy"],
+            now=datetime.now(UTC))
+    assert snapshot(app, case.id) == before
 
 
 @pytest.mark.parametrize("event", sorted(VALID_STEPS))

@@ -7,7 +7,7 @@ that is not made to the other fails a test.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -21,12 +21,15 @@ from workflows import (
     RationaleRequired,
     StepDataInvalid,
 )
+from workflows.errors import PreconditionUnmet
 from workflows.policy import MAY_SEND, CasePolicy
 from workflows.roles import Actor, Rank, Role
 from workflows.status import TERMINAL_STATUSES, Route, Stage, Status, public_phase, stage_of
 from workflows.steps import STEPS
 
 TODAY = date(2026, 6, 1)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+APPROVED_AT = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
 S = Status
 
 
@@ -40,6 +43,14 @@ class FakeCase:
     child_sexual_offence_flag: bool = False
     recipient_is_applicant: bool | None = None
     urgent_safeguarding: bool = False
+    proposed_outcome: str | None = None
+    decision_author_id: int | None = None
+    decision_needs_countersign: bool = False
+    decision_approver_id: int | None = None
+    decision_approved_at: datetime | None = None
+    decision_outcome: str | None = None
+    disclosure_meeting_on: date | None = None
+    undertaking_recorded: bool = False
     invited: set[int] = field(default_factory=lambda: {5})
 
     def is_partner_invited(self, user_id: int | None) -> bool:
@@ -48,6 +59,7 @@ class FakeCase:
 
 OFFICER = Actor(1, Role.case_officer, "DC Officer", rank=Rank.constable)
 DECIDER = Actor(2, Role.decision_maker, "DI Decider", rank=Rank.inspector)
+APPROVER = Actor(4, Role.decision_maker, "DCI Approver", rank=Rank.chief_inspector)
 PARTNER = Actor(5, Role.partner, "Probation Partner")
 APPLICANT = Actor.applicant()
 AUDITOR = Actor(7, Role.auditor, "Auditor")
@@ -83,6 +95,13 @@ VALID: dict[str, dict[str, Any]] = {
     "approve_disclosure_to_other": demo.DISCLOSE,
     "approve_other_information": {**demo.DISCLOSE, "recipient": "other_person"},
     "decide_no_disclosure": demo.NO_DISCLOSURE,
+    "countersign_decision": demo.COUNTERSIGN,
+    "return_decision": {"what_needs_changing": "Necessity does not engage with the child's "
+                        "access after school."},
+    "record_decision_meeting": {**demo.DECISION_MEETING, "meeting_date": "2026-05-30"},
+    "schedule_disclosure_meeting": {**demo.SCHEDULE_MEETING, "meeting_date": "2026-06-03"},
+    "record_undertaking": {**demo.UNDERTAKING, "signed_on": "2026-05-31",
+                           "document_sha256": "ab" * 32, "document_name": "signed.pdf"},
     "record_disclosure_delivered": {**demo.DELIVERED, "meeting_date": "2026-05-31"},
     "record_not_delivered": {"reason": "not_contactable", "details": "No answer"},
     "reconsider": {"what_changed": "Recipient now willing to sign"},
@@ -96,12 +115,15 @@ WHO: dict[str, Actor] = {
     "record_agency_view": PARTNER,
     **{e: DECIDER for e in ("approve_disclosure_to_applicant", "approve_disclosure_to_other",
                             "approve_other_information", "decide_no_disclosure", "reconsider")},
+    "countersign_decision": APPROVER,
+    "return_decision": APPROVER,
 }
 
 OPEN_FOR_URGENT = [s for s in Status if s not in TERMINAL_STATUSES and s is not S.draft]
 PARTNER_STATES = [S.full_risk_assessment, S.representations_pending, S.awaiting_decision]
 WITHDRAWABLE = [S.received, S.initial_checks, S.awaiting_interview, S.interviewed,
-                S.full_risk_assessment, S.representations_pending, S.awaiting_decision]
+                S.full_risk_assessment, S.representations_pending, S.awaiting_decision,
+                S.decision_pending_approval]
 
 # (source, event) -> target, for a Right to Ask case with an applicant-recipient where relevant.
 LEGAL_ASK: dict[tuple[Status, str], Status] = {
@@ -117,10 +139,15 @@ LEGAL_ASK: dict[tuple[Status, str], Status] = {
     (S.full_risk_assessment, "invite_representations"): S.representations_pending,
     (S.representations_pending, "record_representations"): S.full_risk_assessment,
     (S.full_risk_assessment, "complete_assessment"): S.awaiting_decision,
-    (S.awaiting_decision, "approve_disclosure_to_applicant"): S.disclosure_approved,
-    (S.awaiting_decision, "approve_disclosure_to_other"): S.disclosure_approved,
-    (S.awaiting_decision, "approve_other_information"): S.disclosure_approved,
-    (S.awaiting_decision, "decide_no_disclosure"): S.no_disclosure_decided,
+    (S.awaiting_decision, "approve_disclosure_to_applicant"): S.decision_pending_approval,
+    (S.awaiting_decision, "approve_disclosure_to_other"): S.decision_pending_approval,
+    (S.awaiting_decision, "approve_other_information"): S.decision_pending_approval,
+    (S.awaiting_decision, "decide_no_disclosure"): S.decision_pending_approval,
+    # The legal-transition cases propose a disclosure (see ``case_in``).
+    (S.decision_pending_approval, "countersign_decision"): S.disclosure_approved,
+    (S.decision_pending_approval, "return_decision"): S.awaiting_decision,
+    (S.disclosure_approved, "schedule_disclosure_meeting"): S.disclosure_approved,
+    (S.disclosure_approved, "record_undertaking"): S.disclosure_approved,
     (S.disclosure_approved, "record_disclosure_delivered"): S.disclosure_delivered,
     (S.disclosure_approved, "record_not_delivered"): S.disclosure_not_delivered,
     (S.disclosure_not_delivered, "reconsider"): S.awaiting_decision,
@@ -131,6 +158,7 @@ LEGAL_ASK: dict[tuple[Status, str], Status] = {
     **{(s, "raise_urgent_safeguarding"): s for s in OPEN_FOR_URGENT},
     **{(s, "invite_partner"): s for s in PARTNER_STATES},
     **{(s, "record_agency_view"): s for s in PARTNER_STATES},
+    **{(s, "record_decision_meeting"): s for s in PARTNER_STATES},
 }
 LEGAL_KNOW: dict[tuple[Status, str], Status] = {
     (S.draft, "open_right_to_know"): S.referred,
@@ -149,11 +177,24 @@ def send(case: FakeCase, event: str, *, actor: Actor | None = None, data: dict |
          rationale: str = "Because it is necessary.", **policy: Any) -> None:
     actor = actor or WHO.get(event, OFFICER)
     machine(case, **policy).send(event, actor=actor, rationale=rationale,
-                                 step=VALID[event] if data is None else data, today=TODAY)
+                                 step=VALID[event] if data is None else data, today=TODAY,
+                                 now=NOW)
+
+
+# What a case has on record by the time it reaches each state on the usual path.
+PROPOSED = {"proposed_outcome": "disclose_to_applicant", "decision_author_id": 3}  # DI Other
+APPROVED = {**PROPOSED, "decision_approver_id": APPROVER.id, "decision_approved_at": APPROVED_AT,
+            "decision_outcome": "disclosure", "undertaking_recorded": True}
+FACTS_BY_STATE: dict[Status, dict[str, Any]] = {
+    S.decision_pending_approval: PROPOSED,
+    S.disclosure_approved: APPROVED,
+    S.disclosure_not_delivered: APPROVED,
+    S.disclosure_delivered: APPROVED,
+}
 
 
 def case_in(status: Status, route: Route = Route.right_to_ask, **facts: Any) -> FakeCase:
-    case = FakeCase(route=route, **facts)
+    case = FakeCase(route=route, **{**FACTS_BY_STATE.get(status, {}), **facts})
     case.status = status
     return case
 
@@ -163,7 +204,7 @@ def legal_targets(route: Route) -> dict[tuple[Status, str], Status]:
         return LEGAL_ASK
     shared = {k: v for k, v in LEGAL_ASK.items() if k[0] in (
         S.initial_checks, S.full_risk_assessment, S.representations_pending, S.awaiting_decision,
-        S.disclosure_approved, S.disclosure_not_delivered)
+        S.decision_pending_approval, S.disclosure_approved, S.disclosure_not_delivered)
         and k[1] not in ("withdraw", "accept_for_interview", "approve_disclosure_to_applicant")}
     urgent = {(s, "raise_urgent_safeguarding"): s for s in OPEN_FOR_URGENT}
     return {**shared, **urgent, **LEGAL_KNOW}
@@ -352,7 +393,7 @@ def test_decision_needs_the_configured_minimum_rank():
     with pytest.raises(DecisionMakerNotEligible):
         send(case, "decide_no_disclosure", actor=sergeant)
     send(case, "decide_no_disclosure", actor=sergeant, min_decision_rank=Rank.sergeant)
-    assert case.status is S.no_disclosure_decided
+    assert case.status is S.decision_pending_approval
 
 
 def test_higher_minimum_rank_refuses_an_inspector():
@@ -374,7 +415,7 @@ def test_presumption_applies_so_no_disclosure_needs_a_rebuttal():
         send(case, "decide_no_disclosure", data=data)
     assert "presumption_rebuttal" in refused.value.errors
     send(case, "decide_no_disclosure", data={**data, "presumption_rebuttal": "Child moved away"})
-    assert case.status is S.no_disclosure_decided
+    assert case.status is S.decision_pending_approval
 
 
 def test_presumption_is_never_an_automatic_disclose():
@@ -433,19 +474,228 @@ def test_disclosure_recipient_is_remembered_and_reset_on_reconsideration():
     send(case, "approve_other_information",
          data={**VALID["approve_other_information"], "recipient": "applicant"})
     assert case.recipient_is_applicant is True
+    send(case, "countersign_decision")
     send(case, "record_not_delivered")
     send(case, "reconsider")
     assert case.recipient_is_applicant is None and case.status is S.awaiting_decision
+    assert case.decision_outcome is None and case.proposed_outcome is None
 
 
-@pytest.mark.parametrize(("field", "value"), [("undertaking_signed", "no"),
-                                              ("recipient_identity_verified", "no")])
-def test_disclosure_is_not_delivered_without_identity_check_and_signed_undertaking(field, value):
+def test_disclosure_is_not_delivered_without_a_verified_recipient():
     case = case_in(S.disclosure_approved)
     with pytest.raises(StepDataInvalid) as refused:
         send(case, "record_disclosure_delivered",
-             data={**VALID["record_disclosure_delivered"], field: value})
+             data={**VALID["record_disclosure_delivered"], "recipient_identity_verified": "no"})
+    assert "recipient_identity_verified" in refused.value.errors
+
+
+def test_disclosure_is_not_delivered_before_the_signed_undertaking_is_recorded():
+    case = case_in(S.disclosure_approved, undertaking_recorded=False)
+    with pytest.raises(PreconditionUnmet, match="signed confidentiality undertaking"):
+        send(case, "record_disclosure_delivered")
+    assert case.status is S.disclosure_approved
+    send(case, "record_undertaking")
+    assert case.undertaking_recorded is True
+    send(case, "record_disclosure_delivered")
+    assert case.status is S.disclosure_delivered
+
+
+# --- Four eyes on both outcomes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("event", "outcome", "target"), [
+    ("approve_disclosure_to_applicant", "disclosure", S.disclosure_approved),
+    ("approve_disclosure_to_other", "disclosure", S.disclosure_approved),
+    ("approve_other_information", "disclosure", S.disclosure_approved),
+    ("decide_no_disclosure", "no_disclosure", S.no_disclosure_decided),
+])
+def test_a_decision_takes_effect_only_when_a_second_decision_maker_approves_it(
+    event, outcome, target
+):
+    case = case_in(S.awaiting_decision)
+    send(case, event)
+    assert case.status is S.decision_pending_approval
+    assert case.decision_author_id == DECIDER.id and case.decision_outcome is None
+    send(case, "countersign_decision", actor=APPROVER)
+    assert case.status is target
+    assert case.decision_outcome == outcome
+    assert case.decision_approver_id == APPROVER.id and case.decision_approved_at == NOW
+
+
+@pytest.mark.parametrize("event", ["countersign_decision", "return_decision"])
+@pytest.mark.parametrize("proposal", ["approve_disclosure_to_other", "decide_no_disclosure"])
+def test_the_author_of_a_decision_cannot_approve_or_return_it(event, proposal):
+    case = case_in(S.awaiting_decision)
+    send(case, proposal, actor=DECIDER)
+    with pytest.raises(DecisionMakerNotEligible, match="second decision-maker"):
+        send(case, event, actor=DECIDER)
+    assert case.status is S.decision_pending_approval
+
+
+def test_the_approver_needs_the_minimum_rank_and_cannot_be_the_case_officer():
+    case = case_in(S.decision_pending_approval)
+    sergeant = Actor(9, Role.decision_maker, "DS", rank=Rank.sergeant)
+    with pytest.raises(DecisionMakerNotEligible):
+        send(case, "countersign_decision", actor=sergeant)
+    officer_case = case_in(S.decision_pending_approval, assigned_officer_id=APPROVER.id)
+    with pytest.raises(DecisionMakerNotEligible):
+        send(officer_case, "countersign_decision", actor=APPROVER)
+
+
+def test_a_returned_decision_goes_back_for_a_fresh_decision_with_nothing_carried_over():
+    case = case_in(S.awaiting_decision)
+    send(case, "decide_no_disclosure")
+    send(case, "return_decision", actor=APPROVER)
+    assert case.status is S.awaiting_decision
+    assert case.proposed_outcome is None and case.decision_author_id is None
+
+
+def test_a_decision_is_sent_back_only_with_what_needs_changing():
+    case = case_in(S.decision_pending_approval)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "return_decision", actor=APPROVER, data={})
+    assert "what_needs_changing" in refused.value.errors
+    assert case.status is S.decision_pending_approval
+
+
+@pytest.mark.parametrize(("field", "value"), [("record_reviewed", "no"),
+                                              ("agrees_with_decision", "no")])
+def test_approval_needs_the_record_read_and_agreement(field, value):
+    case = case_in(S.decision_pending_approval)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "countersign_decision", data={**demo.COUNTERSIGN, field: value})
     assert field in refused.value.errors
+
+
+def test_a_flagged_contradiction_must_be_countersigned_explicitly():
+    case = case_in(S.decision_pending_approval, decision_needs_countersign=True)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "countersign_decision")
+    assert "contradiction_countersigned" in refused.value.errors
+    send(case, "countersign_decision",
+         data={**demo.COUNTERSIGN, "contradiction_countersigned": "yes"})
+    assert case.status is S.disclosure_approved
+
+
+class _Report:
+    """A stand-in for a rationale quality report (workflows.rationale_quality)."""
+
+    def __init__(self, unresolved: dict[str, str], *, countersign: bool = False) -> None:
+        self.unresolved = unresolved
+        self.needs_countersign = countersign
+
+    def blocking(self, data: dict[str, Any]) -> dict[str, str]:
+        return self.unresolved
+
+
+def test_unresolved_rationale_findings_block_the_decision():
+    case = case_in(S.awaiting_decision)
+    report = _Report({"necessity": "Necessity: mention this child"})
+    with pytest.raises(StepDataInvalid) as refused:
+        machine(case).send("decide_no_disclosure", actor=DECIDER, rationale="r",
+                           step=VALID["decide_no_disclosure"], today=TODAY, now=NOW,
+                           quality=report)
+    assert refused.value.errors == {"necessity": "Necessity: mention this child"}
+    assert case.status is S.awaiting_decision
+
+
+def test_an_explained_contradiction_is_carried_to_the_approver():
+    case = case_in(S.awaiting_decision)
+    machine(case).send("decide_no_disclosure", actor=DECIDER, rationale="r",
+                       step=VALID["decide_no_disclosure"], today=TODAY, now=NOW,
+                       quality=_Report({}, countersign=True))
+    assert case.decision_needs_countersign is True
+
+
+# --- The multi-agency meeting and the face-to-face disclosure ------------------------------
+
+
+def test_a_decision_meeting_is_recorded_without_moving_the_case():
+    case = case_in(S.awaiting_decision)
+    send(case, "record_decision_meeting")
+    assert case.status is S.awaiting_decision
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([], "at least one person"),
+    ([{"name": "Sian Lloyd", "agency": "probation", "role": ""}], "role"),
+    ([{"name": "Sian Lloyd", "agency": "the moon", "role": "OM"}], "agency"),
+    ([{"name": "Sian\u202eLloyd", "agency": "probation", "role": "OM"}], "hidden"),
+])
+def test_meeting_attendees_need_a_name_an_agency_and_a_role(rows, message):
+    case = case_in(S.awaiting_decision)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "record_decision_meeting",
+             data={**VALID["record_decision_meeting"], "attendees": rows})
+    assert message in refused.value.errors["attendees"]
+
+
+def test_blank_attendee_rows_are_ignored():
+    case = case_in(S.awaiting_decision)
+    rows = [*demo.DECISION_MEETING["attendees"], {"name": "", "agency": "", "role": ""}]
+    send(case, "record_decision_meeting", data={**VALID["record_decision_meeting"],
+                                                "attendees": rows})
+    assert case.status is S.awaiting_decision
+
+
+def test_the_subject_can_never_attend_the_disclosure_meeting():
+    case = case_in(S.disclosure_approved)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "schedule_disclosure_meeting",
+             data={**VALID["schedule_disclosure_meeting"], "subject_excluded": "no"})
+    assert "subject_excluded" in refused.value.errors
+
+
+def test_scheduling_remembers_the_meeting_date():
+    case = case_in(S.disclosure_approved)
+    send(case, "schedule_disclosure_meeting")
+    assert case.disclosure_meeting_on == date(2026, 6, 3)
+
+
+@pytest.mark.parametrize(("event", "field"), [
+    ("record_disclosure_delivered", "meeting_date"),
+    ("record_undertaking", "signed_on"),
+])
+def test_nothing_after_the_decision_can_be_dated_before_its_approval(event, field):
+    case = case_in(S.disclosure_approved)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, event, data={**VALID[event], field: "2026-05-19"})
+    assert "before the decision was approved" in refused.value.errors[field]
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not S.disclosure_approved])
+def test_an_undertaking_cannot_be_recorded_without_an_approved_disclosure(status):
+    case = case_in(status)
+    with pytest.raises(TransitionNotAllowed):
+        send(case, "record_undertaking")
+    assert case.status is status
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"representations": "not_sought", "representations_not_sought_reason": None},
+     "representations_not_sought_reason"),
+    ({"representations": "not_sought", "representations_considered": ""},
+     "representations_considered"),
+    ({"representations": "received"}, "representations"),
+    ({"referrals_made": ["none", "mappa"]}, "referrals_made"),
+])
+def test_a_disclosure_decision_records_representations_and_referrals_consistently(data, field):
+    case = case_in(S.awaiting_decision)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "approve_disclosure_to_other",
+             data={**VALID["approve_disclosure_to_other"], **data})
+    assert field in refused.value.errors
+
+
+def test_neither_confirm_nor_deny_needs_its_reason():
+    case = case_in(S.awaiting_decision)
+    data = {**VALID["decide_no_disclosure"], "ncnd_stance": "yes"}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "decide_no_disclosure", data=data)
+    assert "ncnd_reason" in refused.value.errors
+    send(case, "decide_no_disclosure", data={**data, "ncnd_reason": "Confirming would reveal "
+                                             "an ongoing investigation."})
+    assert case.status is S.decision_pending_approval
 
 
 def test_meeting_cannot_be_dated_in_the_future():

@@ -12,6 +12,7 @@ from jinja2 import PackageLoader, PrefixLoader
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     DateField,
+    FieldList,
     IntegerField,
     RadioField,
     SelectField,
@@ -41,6 +42,7 @@ EXPECTED_TYPE = {
     Kind.multichoice: SelectMultipleField,
     Kind.date: DateField,
     Kind.partner: SelectField,
+    Kind.attendees: FieldList,
 }
 
 
