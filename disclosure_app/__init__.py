@@ -82,10 +82,12 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.admin.views import bp as admin_bp
     from disclosure_app.audit.views import bp as audit_bp
     from disclosure_app.auth.views import bp as auth_bp
+    from disclosure_app.dip_sampling import bp as dip_sampling_bp
     from disclosure_app.documents.views import bp as documents_bp
     from disclosure_app.health import bp as health_bp
     from disclosure_app.public.views import bp as public_bp
     from disclosure_app.staff.views import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, admin_bp, health_bp):
+    for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, dip_sampling_bp, admin_bp,
+               health_bp):
         app.register_blueprint(bp)

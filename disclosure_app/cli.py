@@ -121,6 +121,10 @@ def register_cli(app: Flask) -> None:
 
         seed(get_session(), echo=click.echo, policy=case_policy(), letterhead=letterhead())
 
+    from disclosure_app.dip_sampling.cli import register_cli as register_dip_sample_cli
+
+    register_dip_sample_cli(app)
+
 
 # --- Backups, restores and reconciliation (SECURITY.md) --------------------------------
 

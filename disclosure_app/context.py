@@ -81,6 +81,7 @@ def init_app(app: Flask) -> None:
 _NAV = [
     ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
     ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
+    ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
     ("Audit", "audit.index", {Role.auditor}),
     ("Staff accounts", "admin.users", {Role.admin}),
 ]

@@ -122,8 +122,9 @@ NO_DISCLOSURE = {
     "power to disclose is engaged and no information may be shared about him.",
     "necessity": "With nothing held on PNC, ViSOR or by probation there is no pressing need for a "
     "disclosure to protect the child; safeguarding advice meets the mother's concern.",
-    "proportionality": "Telling the mother that nothing is held could be misread as an assurance "
-    "about the subject; the neutral letter and safety advice avoid that and intrude on no one.",
+    "proportionality": "With PNC and ViSOR holding nothing, saying so could be misread as an "
+    "assurance about the subject; the neutral letter and safety advice avoid that and intrude "
+    "on no one.",
     "other_safeguarding_actions": "Safeguarding advice given to the applicant.",
 }
 # Each demo decision is worded for its own case: the rationale checks flag wording repeated from

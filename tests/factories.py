@@ -156,7 +156,7 @@ def record_undertaking(session: Any, case_id: int, officer: User, *, policy: Any
         session, officer,
         documents.SignedUndertaking(case_id, version, "signed-undertaking.pdf", SIGNED_COPY,
                                     signed_on=now.date(), signed_by="Laura Bennett",
-                                    rationale="Signed before anything was disclosed."),
+                                    rationale="Test rationale for record_undertaking."),
         policy=policy, now=now,
     )
 

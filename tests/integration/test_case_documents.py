@@ -108,7 +108,7 @@ def _version(app, case_id: int) -> int:
         return get_session().get(Case, case_id).version
 
 
-def _upload(client, case_id: int, *, version: int, content: bytes, filename: str = "scan.pdf",
+def upload(client, case_id: int, *, version: int, content: bytes, filename: str = "scan.pdf",
             content_type: str = "application/pdf", signed_by: str = "Laura Bennett",
             key: str | None = None, signed_on: datetime | None = None, **extra: Any):
     day = (signed_on or datetime.now(UTC)).date()
@@ -162,7 +162,7 @@ def third_party(app, staff, clients) -> Case:
             {**DISCLOSE, "recipient_name": "Rita Recipient",
              "recipient_relationship": "Grandmother"})
     undertaking = clients["case_officer"].get(_url(case.id, "undertaking.pdf")).data
-    response = _upload(clients["case_officer"], case.id, version=_version(app, case.id),
+    response = upload(clients["case_officer"], case.id, version=_version(app, case.id),
                        content=undertaking, signed_by="Rita Recipient")
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     _step(app, case.id, "record_disclosure_delivered",
@@ -329,7 +329,7 @@ def test_the_signed_copy_is_kept_with_the_step_and_its_hash_is_in_the_chain(
     assert 'enctype="multipart/form-data"' in page.get_data(as_text=True)
     signed = officer.get(_url(approved.id, "undertaking.pdf")).data
     before = _written(app, approved.id)
-    response = _upload(officer, approved.id, version=before["version"], content=signed,
+    response = upload(officer, approved.id, version=before["version"], content=signed,
                        filename="C:\\Scans\\../undertaking <signed>.PDF")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/staff/cases/{approved.id}")
@@ -358,7 +358,7 @@ def test_the_signed_copy_is_kept_with_the_step_and_its_hash_is_in_the_chain(
 def test_police_and_auditors_open_a_kept_copy_and_the_consultation_is_logged(
     app, staff, clients, approved, role
 ):
-    _upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
+    upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
             content=PNG, filename="photo.png", content_type="image/png")
     with app.app_context():
         document_id = get_session().scalars(select(StoredDocument.id)).one()
@@ -375,7 +375,7 @@ def test_police_and_auditors_open_a_kept_copy_and_the_consultation_is_logged(
 
 def test_a_kept_copy_is_not_served_under_another_case_or_to_partners(app, staff, clients,
                                                                      approved):
-    _upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
+    upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
             content=JPEG, filename="photo.jpg", content_type="image/jpeg")
     other = _case(app, staff, Status.awaiting_decision)
     with app.app_context():
@@ -387,7 +387,7 @@ def test_a_kept_copy_is_not_served_under_another_case_or_to_partners(app, staff,
 
 
 def test_a_kept_copy_that_no_longer_matches_the_chain_is_not_served(app, clients, approved):
-    _upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
+    upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
             content=PNG, filename="photo.png", content_type="image/png")
     with app.app_context():
         session = get_session()
@@ -402,7 +402,7 @@ def test_a_kept_copy_that_no_longer_matches_the_chain_is_not_served(app, clients
 
 
 def test_content_decides_the_type_and_the_stored_name(app, clients, approved):
-    response = _upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
+    response = upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
                        content=PNG, filename="../../etc/passwd<script>.pdf",
                        content_type="application/pdf")
     assert response.status_code == 303
@@ -418,7 +418,7 @@ def test_an_undertaking_for_a_case_with_no_approved_disclosure_is_refused_and_no
 ):
     case = _case(app, staff, status)
     before = _written(app, case.id)
-    response = _upload(clients["case_officer"], case.id, version=before["version"], content=PNG,
+    response = upload(clients["case_officer"], case.id, version=before["version"], content=PNG,
                        filename="photo.png", content_type="image/png")
     assert response.status_code == 409
     assert "is not possible while the case is at" in response.get_data(as_text=True)
@@ -442,7 +442,7 @@ def test_a_bad_or_disguised_file_is_refused_with_400_and_nothing_kept(
     app, clients, approved, content, filename, content_type, message
 ):
     before = _written(app, approved.id)
-    response = _upload(clients["case_officer"], approved.id, version=before["version"],
+    response = upload(clients["case_officer"], approved.id, version=before["version"],
                        content=content, filename=filename, content_type=content_type)
     assert response.status_code == 400
     body = response.get_data(as_text=True)
@@ -455,7 +455,7 @@ def test_a_file_over_the_configured_limit_is_refused_with_400_and_nothing_kept(
 ):
     app.config["UPLOAD_MAX_BYTES"] = 1024
     before = _written(app, approved.id)
-    response = _upload(clients["case_officer"], approved.id, version=before["version"],
+    response = upload(clients["case_officer"], approved.id, version=before["version"],
                        content=b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n")
     assert response.status_code == 400
     body = response.get_data(as_text=True)
@@ -466,7 +466,7 @@ def test_a_file_over_the_configured_limit_is_refused_with_400_and_nothing_kept(
 def test_a_request_far_over_the_limit_is_413_and_nothing_kept(app, clients, approved):
     app.config["UPLOAD_MAX_BYTES"] = 1024
     before = _written(app, approved.id)
-    response = _upload(clients["case_officer"], approved.id, version=before["version"],
+    response = upload(clients["case_officer"], approved.id, version=before["version"],
                        content=b"%PDF-1.4\n" + b"0" * (400 * 1024) + b"\n%%EOF\n")
     assert response.status_code == 413
     assert "The file must be smaller than 1 KB" in response.get_data(as_text=True)
@@ -487,7 +487,7 @@ def test_a_form_without_a_file_or_date_is_refused_with_400(app, clients, approve
 
 def test_a_signature_date_in_the_future_is_refused_with_400(app, clients, approved):
     before = _written(app, approved.id)
-    response = _upload(clients["case_officer"], approved.id, version=before["version"],
+    response = upload(clients["case_officer"], approved.id, version=before["version"],
                        content=PNG, filename="p.png", content_type="image/png",
                        signed_on=datetime.now(UTC) + timedelta(days=3))
     assert response.status_code == 400
@@ -501,7 +501,7 @@ def test_a_stale_form_is_refused_with_409_and_nothing_kept(app, staff, clients, 
         "risk_identified": "New threat.", "action_taken": "csc_referral",
         "who_was_informed": "Duty social worker"}, staff["case_officer"])
     before = _written(app, approved.id)
-    response = _upload(clients["case_officer"], approved.id, version=old_version, content=PNG,
+    response = upload(clients["case_officer"], approved.id, version=old_version, content=PNG,
                        filename="p.png", content_type="image/png")
     assert response.status_code == 409
     assert 'data-testid="stale-case"' in response.get_data(as_text=True)
@@ -511,9 +511,9 @@ def test_a_stale_form_is_refused_with_409_and_nothing_kept(app, staff, clients, 
 def test_the_same_form_sent_twice_keeps_one_copy(app, clients, approved):
     key = new_key()
     version = _version(app, approved.id)
-    first = _upload(clients["case_officer"], approved.id, version=version, content=PNG,
+    first = upload(clients["case_officer"], approved.id, version=version, content=PNG,
                     filename="p.png", content_type="image/png", key=key)
-    second = _upload(clients["case_officer"], approved.id, version=version, content=PNG,
+    second = upload(clients["case_officer"], approved.id, version=version, content=PNG,
                      filename="p.png", content_type="image/png", key=key)
     assert first.status_code == second.status_code == 303
     assert _written(app, approved.id)["stored"] == 1
@@ -522,7 +522,7 @@ def test_the_same_form_sent_twice_keeps_one_copy(app, clients, approved):
 @pytest.mark.parametrize("role", ["decision_maker", "partner", "auditor", "admin"])
 def test_only_the_case_officer_records_the_signed_copy(app, clients, approved, role):
     before = _written(app, approved.id)
-    response = _upload(clients[role], approved.id, version=before["version"], content=PNG,
+    response = upload(clients[role], approved.id, version=before["version"], content=PNG,
                        filename="p.png", content_type="image/png")
     assert response.status_code == 403
     assert _written(app, approved.id) == before
@@ -548,14 +548,14 @@ def test_with_csrf_on_an_upload_larger_than_the_app_wide_form_limit_is_accepted(
         big = b"%PDF-1.4\n" + b"0" * (1024 * 1024) + b"\n%%EOF\n"
         assert len(big) > csrf_app.config["MAX_CONTENT_LENGTH"]
         version = _version(csrf_app, approved.id)
-        refused = _upload(client, approved.id, version=version, content=big)
+        refused = upload(client, approved.id, version=version, content=big)
         assert refused.status_code == 400
         assert _written(csrf_app, approved.id)["stored"] == 0
         csrf_app.config["UPLOAD_MAX_BYTES"] = 1024
-        too_big = _upload(client, approved.id, version=version, content=big, csrf_token=token)
+        too_big = upload(client, approved.id, version=version, content=big, csrf_token=token)
         assert too_big.status_code == 413
         csrf_app.config["UPLOAD_MAX_BYTES"] = 10 * 1024 * 1024
-        response = _upload(client, approved.id, version=version, content=big, csrf_token=token)
+        response = upload(client, approved.id, version=version, content=big, csrf_token=token)
         assert response.status_code == 303, response.get_data(as_text=True)[:500]
         assert _written(csrf_app, approved.id)["stored"] == 1
     finally:
@@ -655,7 +655,7 @@ def _partial(app, case_id: int, user: User) -> str:
 
 
 def test_the_case_page_part_offers_each_person_what_they_may_do(app, staff, clients, approved):
-    _upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
+    upload(clients["case_officer"], approved.id, version=_version(app, approved.id),
             content=PNG, filename="photo.png", content_type="image/png")
     officer = _partial(app, approved.id, staff["case_officer"])
     assert f"/documents/cases/{approved.id}/undertaking.pdf" in officer
@@ -673,7 +673,7 @@ def test_a_signed_in_case_officer_can_walk_from_undertaking_to_delivery(app, sta
     """Download the undertaking, upload it signed, then record the disclosure as delivered."""
     officer = sign_in(app, staff["case_officer"].email)
     signed = officer.get(_url(approved.id, "undertaking.pdf")).data
-    assert _upload(officer, approved.id, version=_version(app, approved.id),
+    assert upload(officer, approved.id, version=_version(app, approved.id),
                    content=signed).status_code == 303
     _step(app, approved.id, "record_disclosure_delivered",
           {**demo.DELIVERED, "meeting_date": datetime.now(UTC).date().isoformat()},

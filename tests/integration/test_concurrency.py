@@ -32,17 +32,15 @@ from disclosure_app.services.errors import StaleCase
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
-from tests.factories import referral_input
+from tests.factories import DISCLOSE, NO_DISCLOSURE, referral_input
 from workflows.status import Status
 
 URGENT = {"risk_identified": "The subject is living with the child tonight.",
           "action_taken": "csc_referral", "referral_reference": "CSC-1001",
           "who_was_informed": "Duty social worker"}
-NO_DISCLOSURE = {**demo.NO_DISCLOSURE, "reason_category": "not_necessary",
-                 "presumption_rebuttal": "The child has moved abroad with the other parent."}
 DECISIONS = {
-    "approve_disclosure_to_other": (demo.DISCLOSE, Status.disclosure_approved),
-    "decide_no_disclosure": (NO_DISCLOSURE, Status.no_disclosure_decided),
+    "approve_disclosure_to_other": (DISCLOSE, Status.decision_pending_approval),
+    "decide_no_disclosure": (NO_DISCLOSURE, Status.decision_pending_approval),
 }
 TO_DECISION = [("start_checks", {}), ("accept_for_assessment", demo.ACCEPT),
                ("complete_assessment", demo.ASSESS)]
@@ -156,7 +154,7 @@ def test_a_form_opened_before_a_colleagues_decision_is_refused_with_who_and_when
     key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', form)[1]
 
     approved = first.post(f"/staff/cases/{case_id}/steps/approve_disclosure_to_other",
-                          data=form_payload(demo.DISCLOSE, int(seen)))
+                          data=form_payload(DISCLOSE, int(seen)))
     refused = second.post(url, data={**form_payload(NO_DISCLOSURE, int(seen)),
                                      "submission_key": key})
 
@@ -167,7 +165,7 @@ def test_a_form_opened_before_a_colleagues_decision_is_refused_with_who_and_when
     assert NO_DISCLOSURE["presumption_rebuttal"] in page  # what they typed is kept
     with app.app_context():
         session = get_session()
-        assert session.get(Case, case_id).status is Status.disclosure_approved
+        assert session.get(Case, case_id).status is Status.decision_pending_approval
         assert session.scalar(select(func.count()).select_from(SubmissionKey)
                               .where(SubmissionKey.key == key)) == 0
 

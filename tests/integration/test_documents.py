@@ -68,7 +68,7 @@ def test_the_record_of_a_closed_case_holds_every_rationale_and_the_limbs(app, cl
     text = _text(clients["auditor"].get(_url(closed_case.id)).data)
     with app.app_context():
         events = [s.event for s in get_session().get(Case, closed_case.id).steps]
-    assert len(events) == 9
+    assert len(events) == 11
     for event in events[1:]:  # the public submission has no rationale
         assert f"Test rationale for {event}." in text
     for limb in ("lawful_basis", "necessity", "proportionality"):

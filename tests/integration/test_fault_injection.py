@@ -29,7 +29,8 @@ from disclosure_app.services.audit import verify_chain
 from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app, sign_in
 from tests.databases import ENGINE, TestDatabase, superuser
-from tests.factories import make_case
+from tests.factories import SIGNED_COPY, make_case
+from tests.integration.test_case_documents import upload as upload_signed_copy
 from tests.integration.test_public_journey import valid_answers
 from tests.integration.test_staff_steps import (
     ENTRY_EVENTS,
@@ -239,8 +240,26 @@ def test_a_fault_at_commit_of_a_step_leaves_everything_unchanged(
     assert_error_page_and_nothing_stored(response, before, database, app)
 
 
+@pytest.mark.parametrize("point", ["before_audit_insert", "after_audit_insert"])
+def test_a_fault_while_keeping_the_signed_undertaking_keeps_nothing(
+        app, staff, clients, database, point):
+    case = case_in(app, staff, Status.disclosure_approved)
+    with app.app_context():
+        version = get_session().get(Case, case.id).version
+    before = dump(database)
+    seen: Seen = []
+
+    with fault(point, seen):
+        response = upload_signed_copy(clients["case_officer"], case.id, version=version,
+                                      content=SIGNED_COPY)
+
+    assert seen and seen[0]["cases"][case.id] == (Status.disclosure_approved.value, version + 1)
+    assert_error_page_and_nothing_stored(response, before, database, app)
+
+
 def test_every_workflow_event_has_a_fault_injection_test():
-    covered = set(VALID_STEPS) | {"submit_application", "open_right_to_know"}
+    covered = set(VALID_STEPS) | {"submit_application", "open_right_to_know",
+                                  "record_undertaking"}
     assert ENTRY_EVENTS <= covered
     assert covered == set(STEPS)
 

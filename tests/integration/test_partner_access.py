@@ -13,7 +13,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.factories import make_case, resolve
+from tests.factories import make_case, record_undertaking, resolve
 from workflows.status import Status
 
 VIEW = {"information_held": "Subject on licence until 2027; assessed high risk to children.",
@@ -128,6 +128,11 @@ def test_partner_loses_access_when_the_case_closes(app, staff, clients):
     assert clients["partner"].get(f"/staff/cases/{case.id}").status_code == 200
 
     step(app, staff, case.id, "approve_disclosure_to_applicant", "decision_maker", demo.DISCLOSE)
+    step(app, staff, case.id, "countersign_decision", "decision_maker_2", demo.COUNTERSIGN)
+    with app.app_context():
+        record_undertaking(get_session(), case.id, staff["case_officer"],
+                           policy=app.extensions["case_policy"], now=datetime.now(UTC))
+    assert clients["partner"].get(f"/staff/cases/{case.id}").status_code == 200
     step(app, staff, case.id, "record_disclosure_delivered", "case_officer",
          {**demo.DELIVERED, "meeting_date": "D-0"})
     step(app, staff, case.id, "close_case", "case_officer",

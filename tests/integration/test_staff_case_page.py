@@ -22,7 +22,7 @@ from workflows.status import Status
 
 def new_case(app, staff, status):
     case, _ = make_case(app, status, officer=staff["case_officer"],
-                        decider=staff["decision_maker"])
+                        decider=staff["decision_maker"], approver=staff["decision_maker_2"])
     return case
 
 
@@ -151,9 +151,15 @@ def test_actions_are_exactly_the_enabled_events_the_role_may_send(app, staff, cl
     (Status.awaiting_decision, "decision_maker",
      {"approve_disclosure_to_applicant", "approve_disclosure_to_other",
       "approve_other_information", "decide_no_disclosure", "invite_partner",
-      "raise_urgent_safeguarding"}),
+      "record_decision_meeting", "raise_urgent_safeguarding"}),
     (Status.awaiting_decision, "case_officer",
-     {"invite_partner", "withdraw", "raise_urgent_safeguarding"}),
+     {"invite_partner", "record_decision_meeting", "withdraw", "raise_urgent_safeguarding"}),
+    (Status.decision_pending_approval, "decision_maker", {"raise_urgent_safeguarding"}),
+    (Status.decision_pending_approval, "decision_maker_2",
+     {"countersign_decision", "return_decision", "raise_urgent_safeguarding"}),
+    (Status.disclosure_approved, "case_officer",
+     {"schedule_disclosure_meeting", "record_undertaking", "record_disclosure_delivered",
+      "record_not_delivered", "raise_urgent_safeguarding"}),
     (Status.closed, "case_officer", set()),
 ])
 def test_actions_for_known_situations(app, staff, clients, status, who, expected):
