@@ -35,7 +35,9 @@ def mermaid() -> str:
         "    note right of received\n"
         "        From any open state: raise urgent safeguarding.\n"
         "        During the risk check and decision: invite partner\n"
-        "        agencies, who record their views. Neither changes the state.\n"
+        "        agencies, who record their views; record the decision meeting.\n"
+        "        Once a disclosure is approved: schedule the meeting,\n"
+        "        record the signed undertaking. None changes the state.\n"
         "    end note"
     )
     return "\n".join(lines) + "\n"

@@ -46,7 +46,7 @@ from disclosure_app.staff.step_forms import (
     layout,
     shown_values,
 )
-from workflows import MAY_SEND
+from workflows import MAY_SEND, DisclosureWorkflow
 from workflows.errors import DecisionMakerNotEligible, PreconditionUnmet, RationaleRequired
 from workflows.fields import Kind, StepSpec
 from workflows.policy import APPROVAL_EVENTS
@@ -143,11 +143,24 @@ def case(case_id: int) -> Any:
         status=Status(the_case.status),
         deadlines=deadlines(the_case, now()),
         actions=workflow.available_steps(the_case, user, case_policy()),
-        timeline=[_timeline_entry(step, partner_names) for step in the_case.steps],
+        timeline=[_timeline_entry(step, partner_names) for step in the_case.steps
+                  if _shown_to(user, step)],
         show_applicant_details=user.role in CONTACT_READERS,
+        show_decision=user.role is not Role.partner,
         record_pdf_available="documents.case_record" in current_app.view_functions,
         case_documents=case_documents(the_case, user),
     )
+
+
+def _shown_to(user: User, step: CaseStep) -> bool:
+    """Partner agencies see what they need for their part and no more: their own invitation
+    (what was asked of them) and their own agency's views, never the police's internal steps,
+    the interview or the decision."""
+    if user.role is not Role.partner:
+        return True
+    if step.event == "invite_partner":
+        return str((step.data or {}).get("partner_user_id")) == str(user.id)
+    return step.event == "record_agency_view" and step.actor_id == user.id
 
 
 def _timeline_entry(step: CaseStep, partner_names: dict[int, str]) -> dict[str, Any]:
@@ -195,6 +208,9 @@ def _refuse_unless_available(case: Case, spec: StepSpec, user: User) -> None:
         refusal = workflow.decision_refusal(case, user.as_actor(), spec.event, policy)
         if refusal:
             raise DecisionMakerNotEligible(refusal)
+    if spec.event == "record_disclosure_delivered":
+        # Say so before the officer fills the form in: the machine refuses it without the copy.
+        DisclosureWorkflow(case, policy=policy).undertaking_on_file()
     available = {s.event for s in workflow.available_steps(case, user, policy)}
     if spec.event not in available:
         raise StepNotAllowed(

@@ -1,8 +1,9 @@
 """The real journeys in a real browser (headless Debian Chromium, CSRF on, strict CSP).
 
 A member of the public applies; staff take the case through every stage to a face-to-face
-disclosure with a partner agency's view; another case ends in no disclosure; an officer opens a
-Right to Know case; an auditor reads every rationale, verifies the chain and downloads the PDF.
+disclosure with a partner agency's view, a second decision-maker's approval and the recipient's
+signed undertaking; another case ends in no disclosure, countersigned; an officer opens a Right
+to Know case; an auditor reads every rationale, verifies the chain and downloads the PDF.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
 from disclosure_app import demo
-from tests.factories import PASSWORD, make_case
+from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case
 from workflows.status import Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -53,6 +55,8 @@ def fill(page: Any, data: dict[str, Any]) -> None:
         if isinstance(value, tuple):  # GOV.UK date input: day, month, year
             for part, text in zip(("day", "month", "year"), value, strict=True):
                 page.fill(f"#{name}-{part}", text)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            fill_rows(page, name, value)
         elif isinstance(value, list):  # checkboxes
             for choice in value:
                 page.check(f'input[type="checkbox"][name="{name}"][value="{choice}"]')
@@ -64,6 +68,17 @@ def fill(page: Any, data: dict[str, Any]) -> None:
             page.select_option(f'select[name="{name}"]', str(value))
         else:
             page.fill(f'[name="{name}"]', str(value))
+
+
+def fill_rows(page: Any, name: str, rows: list[dict[str, str]]) -> None:
+    """Rows of people (name, agency, role): one line of the form per person, in order."""
+    for i, row in enumerate(rows):
+        for part, text in row.items():
+            selector = f'[name="{name}-{i}-{part}"]'
+            if page.locator(f"select{selector}").count():
+                page.select_option(f"select{selector}", text)
+            else:
+                page.fill(selector, text)
 
 
 def as_browser_data(data: dict[str, Any]) -> dict[str, Any]:
@@ -94,16 +109,57 @@ def sign_in(browser: Any, server: Any, email: str) -> Any:
     return page
 
 
-def take_step(page: Any, server: Any, case_id: int, event: str, data: dict[str, Any],
-              rationale: str) -> None:
+def open_step(page: Any, server: Any, case_id: int, event: str) -> None:
+    """From the case page, follow the action for ``event`` as a person would."""
     page.goto(f"{server.url}/staff/cases/{case_id}")
     page.click(f'a[href$="/steps/{event}"]')
+    page.wait_for_load_state()
+
+
+def submit_step(page: Any, case_id: int, data: dict[str, Any], rationale: str) -> None:
+    """Fill the open step form and send it with its main button (decision forms also have a
+    "Check my reasons" button, which saves nothing)."""
     fill(page, as_browser_data(data))
     page.fill('[name="rationale"]', rationale)
-    page.locator("main form").last.locator('button[type="submit"]').click()
+    page.locator("main form").last.locator('button[type="submit"][name="submit"]').click()
     page.wait_for_load_state()
     assert re.search(rf"/staff/cases/{case_id}$", page.url), page.content()[:3000]
     assert "saved" in page.content()
+
+
+def take_step(page: Any, server: Any, case_id: int, event: str, data: dict[str, Any],
+              rationale: str) -> None:
+    open_step(page, server, case_id, event)
+    submit_step(page, case_id, data, rationale)
+
+
+def download(page: Any, selector: str, folder: Path) -> bytes:
+    """Click a download link and keep the file in ``folder``; returns its bytes."""
+    with page.expect_download() as download_info:
+        page.click(selector)
+    target = folder / download_info.value.suggested_filename
+    download_info.value.save_as(target)
+    return target.read_bytes()
+
+
+def pdf_text(content: bytes) -> str:
+    assert content.startswith(b"%PDF-"), content[:40]
+    pages = PdfReader(io.BytesIO(content)).pages
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in pages))
+
+
+def record_signed_undertaking(page: Any, server: Any, case_id: int, scan: Path, signed_by: str,
+                              notes: str) -> None:
+    """The officer follows the case's action to the upload page and sends the signed copy."""
+    open_step(page, server, case_id, "record_undertaking")
+    assert page.url.endswith(f"/documents/cases/{case_id}/signed-undertaking"), page.url
+    page.set_input_files('input[type="file"][name="document"]', str(scan))
+    fill(page, {"signed_on": TODAY_PARTS, "signed_by": signed_by, "rationale": notes})
+    page.get_by_role("button", name="Save the signed undertaking").click()
+    page.wait_for_load_state()
+    assert re.search(rf"/staff/cases/{case_id}$", page.url), page.content()[:3000]
+    assert "Signed confidentiality undertaking: saved" in page.content()
+    assert page.get_by_test_id("undertaking-state").inner_text() == "Signed copy on file"
 
 
 def case_id_from(page: Any) -> int:
@@ -113,7 +169,7 @@ def case_id_from(page: Any) -> int:
 
 
 def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_server, people,
-                                                                  page):
+                                                                  page, tmp_path):
     server = live_server
     # --- A member of the public applies.
     page.goto(server.url + "/")
@@ -164,6 +220,19 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
     take_step(inspector, server, case_id, "approve_disclosure_to_applicant", demo.DISCLOSE,
               "Lawful, necessary and proportionate to disclose to the mother.")
 
+    # --- A second decision-maker approves it.
+    chief = sign_in(browser, server, people["chief"].email)
+    take_step(chief, server, case_id, "countersign_decision", demo.COUNTERSIGN,
+              "Read the whole record: the conviction and the access make the need pressing.")
+
+    # --- The recipient signs the undertaking printed from the case; the officer uploads it.
+    officer.goto(f"{server.url}/staff/cases/{case_id}")
+    printed = download(officer, 'a[href$="/undertaking.pdf"]', tmp_path)
+    assert reference in pdf_text(printed)
+    record_signed_undertaking(officer, server, case_id, tmp_path / "signed.pdf"
+                              if (tmp_path / "signed.pdf").write_bytes(printed) else None,
+                              demo.DISCLOSE["recipient_name"], "Signed at the station.")
+
     # --- The face-to-face disclosure, then closure.
     take_step(officer, server, case_id, "record_disclosure_delivered",
               {**demo.DELIVERED, "meeting_date": "D-0"}, "Disclosure delivered in person.")
@@ -199,14 +268,21 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
 def test_a_case_ends_in_no_disclosure_through_the_browser(browser, live_server, people):
     server = live_server
     case, _ = make_case(server.app, Status.awaiting_decision, officer=people["officer"],
-                        decider=people["inspector"])
+                        decider=people["inspector"], approver=people["chief"])
     inspector = sign_in(browser, server, people["inspector"].email)
+    # The case was assessed high risk, so not disclosing is a contradiction the author explains
+    # and the approver countersigns.
     no_disclosure = {**demo.NO_DISCLOSURE, "reason_category": "not_necessary",
-                     "presumption_rebuttal": "The child has moved abroad with her father."}
+                     "presumption_rebuttal": "The child has moved abroad with her father.",
+                     "contradiction_explanation": "The risk was high while he had access; the "
+                     "child has since moved abroad with her father and has no contact with him."}
     inspector.goto(f"{server.url}/staff/cases/{case.id}/steps/decide_no_disclosure")
     assert "Presumption to disclose" in inspector.content()
     take_step(inspector, server, case.id, "decide_no_disclosure", no_disclosure,
               "No pressing need: the child no longer has contact with the subject.")
+    chief = sign_in(browser, server, people["chief"].email)
+    take_step(chief, server, case.id, "countersign_decision", COUNTERSIGN_CONTRADICTION,
+              "Agreed: with the child abroad there is no pressing need to disclose.")
     officer = sign_in(browser, server, people["officer"].email)
     take_step(officer, server, case.id, "communicate_outcome",
               {"method": "letter", "communicated_on": "D-0"}, "Letter sent as agreed.")

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from disclosure_app import demo
 from disclosure_app.db import get_session
-from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.models import AuditEntry, Case, CaseStep, User
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.factories import make_case, record_undertaking, resolve
+from tests.factories import make_case, make_user, record_undertaking, resolve
+from workflows.roles import Agency, Role
 from workflows.status import Status
 
 VIEW = {"information_held": "Subject on licence until 2027; assessed high risk to children.",
@@ -158,3 +159,38 @@ def test_invite_partner_form_offers_only_partners_not_yet_invited(app, staff, cl
         "partner_user_id": str(staff["partner"].id), "information_requested": "Again.",
         "expected_version": str(version), "rationale": "Again.", "submission_key": new_key()})
     assert response.status_code == 400
+
+
+def test_a_partner_sees_their_invitation_and_their_own_view_but_not_police_steps(app, staff,
+                                                                                 clients):
+    case = new_case(app, staff)
+    invite(app, staff, case.id)
+    with app.app_context():
+        other_id = make_user(get_session(), Role.partner, name="Cara Socialcare",
+                             agency=Agency.childrens_social_care).id
+    step(app, staff, case.id, "invite_partner", "case_officer",
+         {"partner_user_id": str(other_id), "information_requested": "Family involvement."})
+    step(app, staff, case.id, "record_agency_view", "partner",
+         {"information_held": "On licence until 2027.", "agency_view": "supports_disclosure"})
+    with app.app_context():
+        session = get_session()
+        take_step(session, StepRequest(case.id, "record_agency_view",
+                                       session.get(Case, case.id).version,
+                                       {"information_held": "Family known since 2019.",
+                                        "agency_view": "no_view"}, "Other agency view."),
+                  user=session.get(User, other_id), policy=app.extensions["case_policy"],
+                  now=datetime.now(UTC))
+    page = clients["partner"].get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    timeline = page.split('data-testid="timeline"')[1]
+    assert "On licence until 2027." in timeline  # their own view
+    assert "Current risk assessment and supervision status." in timeline  # what was asked
+    assert "Family involvement." not in page  # what another agency was asked
+    assert "Family known since 2019." not in page  # another agency's view
+    assert "Other agency view." not in page
+    for police_step in ("Test rationale for record_interview.",
+                        "Test rationale for complete_assessment.", demo.INTERVIEW[
+                            "account_of_concern"]):
+        assert police_step not in page
+    police_page = clients["case_officer"].get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "Family known since 2019." in police_page
+    assert "Test rationale for complete_assessment." in police_page

@@ -715,3 +715,66 @@ def test_step_pages_have_unique_ids(app, staff, clients, event):
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
     assert f"<title>{step_for(event).title}" in unescape(page)
+
+
+def test_a_disclosure_cannot_be_recorded_as_delivered_before_the_signed_undertaking(
+        app, staff, clients):
+    case = case_in(app, staff, Status.disclosure_approved)
+    before = snapshot(app, case.id)
+    page = clients["case_officer"].get(url(case.id, "record_disclosure_delivered"))
+    posted = clients["case_officer"].post(
+        url(case.id, "record_disclosure_delivered"),
+        data=form_payload("record_disclosure_delivered", step_data(DELIVERED, staff),
+                          case.version))
+    for response in (page, posted):
+        assert response.status_code == 409
+        assert "signed confidentiality undertaking" in unescape(response.get_data(as_text=True))
+    assert snapshot(app, case.id) == before
+
+
+def test_check_my_reasons_shows_the_findings_and_saves_nothing(app, staff, clients):
+    case = case_in(app, staff, Status.awaiting_decision)
+    before = snapshot(app, case.id)
+    generic = "The statutory power to share information applies here and is used carefully."
+    data = {**DISCLOSE, "necessity": generic}
+    payload = {**form_payload("approve_disclosure_to_applicant", step_data(data, staff),
+                              case.version), "check_reasons": "1"}
+    response = clients["decision_maker"].post(url(case.id, "approve_disclosure_to_applicant"),
+                                              data=payload)
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    findings = page.split('data-testid="quality-findings"')[1].split("</div>")[0]
+    assert "Necessity" in findings and "To resolve" in findings
+    assert generic in page  # what they wrote is still in the form
+    assert snapshot(app, case.id) == before
+    payload.pop("check_reasons")
+    refused = clients["decision_maker"].post(url(case.id, "approve_disclosure_to_applicant"),
+                                             data=payload)
+    assert refused.status_code == 400
+    assert snapshot(app, case.id) == before
+
+
+def test_a_decision_repeating_another_cases_reasons_needs_an_acknowledgement(app, staff,
+                                                                             clients):
+    first = case_in(app, staff, Status.decision_pending_approval)  # decided with DISCLOSE
+    second = case_in(app, staff, Status.awaiting_decision)
+    copied = {k: v for k, v in DISCLOSE.items() if k != "boilerplate_acknowledgement"}
+    payload = form_payload("approve_disclosure_to_applicant", step_data(copied, staff),
+                           second.version)
+    before = snapshot(app, second.id)
+    refused = clients["decision_maker"].post(url(second.id, "approve_disclosure_to_applicant"),
+                                             data=payload)
+    page = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400
+    assert first.reference in page  # the case it repeats is named
+    assert snapshot(app, second.id) == before
+    payload["boilerplate_acknowledgement"] = "The facts of the two cases are the same family."
+    payload["submission_key"] = new_key()
+    saved = clients["decision_maker"].post(url(second.id, "approve_disclosure_to_applicant"),
+                                           data=payload)
+    assert saved.status_code == 303
+    with app.app_context():
+        row = get_session().scalars(select(CaseStep).where(
+            CaseStep.case_id == second.id,
+            CaseStep.event == "approve_disclosure_to_applicant")).one()
+        assert "limb_repeats_other_case" in {f["code"] for f in row.quality["findings"]}
