@@ -21,7 +21,7 @@ from disclosure_app.db import get_session
 from tests.conftest import BASE_CONFIG, discard_database, fresh_database, make_app
 from tests.databases import TestDatabase
 from tests.factories import make_user
-from workflows.roles import Rank, Role
+from workflows.roles import Agency, Rank, Role
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -68,8 +68,17 @@ def people(live_server: Any) -> dict[str, Any]:
                                  email="officer@browser.test"),
             "inspector": make_user(session, Role.decision_maker, name="Ivan Inspector",
                                    rank=Rank.inspector, email="inspector@browser.test"),
+            # Four eyes: the decision's approver, and a third who took no part, for dip sampling.
+            "chief": make_user(session, Role.decision_maker, name="Chloe Chief",
+                               rank=Rank.chief_inspector, email="chief@browser.test"),
+            "superintendent": make_user(session, Role.decision_maker, name="Sam Super",
+                                        rank=Rank.superintendent,
+                                        email="superintendent@browser.test"),
             "partner": make_user(session, Role.partner, name="Paula Probation",
                                  email="partner@browser.test"),
+            "social_care": make_user(session, Role.partner, name="Carol Carewell",
+                                     agency=Agency.childrens_social_care,
+                                     email="socialcare@browser.test"),
             "auditor": make_user(session, Role.auditor, name="Ada Auditor",
                                  email="auditor@browser.test"),
         }

@@ -778,3 +778,33 @@ def test_a_decision_repeating_another_cases_reasons_needs_an_acknowledgement(app
             CaseStep.case_id == second.id,
             CaseStep.event == "approve_disclosure_to_applicant")).one()
         assert "limb_repeats_other_case" in {f["code"] for f in row.quality["findings"]}
+
+
+def test_the_author_of_a_decision_cannot_approve_it_through_the_web(app, staff, clients):
+    case = case_in(app, staff, Status.decision_pending_approval)  # decided by decision_maker
+    before = snapshot(app, case.id)
+    page = clients["decision_maker"].get(url(case.id, "countersign_decision"))
+    posted = clients["decision_maker"].post(
+        url(case.id, "countersign_decision"),
+        data=form_payload("countersign_decision", demo.COUNTERSIGN, case.version))
+    for response in (page, posted):
+        assert response.status_code == 403
+        assert "a second decision-maker must" in unescape(response.get_data(as_text=True))
+    assert snapshot(app, case.id) == before
+    approver_page = clients["decision_maker_2"].get(url(case.id, "countersign_decision"))
+    assert approver_page.status_code == 200
+    shown = unescape(approver_page.get_data(as_text=True))
+    assert 'data-testid="pending-decision"' in shown
+    assert DISCLOSE["necessity"] in shown  # the approver reads every limb
+
+
+def test_an_unexplained_contradiction_blocks_the_decision(app, staff, clients):
+    case = case_in(app, staff, Status.awaiting_decision)  # assessed high risk
+    before = snapshot(app, case.id)
+    data = {k: v for k, v in NO_DISCLOSURE.items() if k != "contradiction_explanation"}
+    response = clients["decision_maker"].post(
+        url(case.id, "decide_no_disclosure"),
+        data=form_payload("decide_no_disclosure", step_data(data, staff), case.version))
+    assert response.status_code == 400
+    assert "contradiction_explanation" in response.get_data(as_text=True)
+    assert snapshot(app, case.id) == before
