@@ -17,13 +17,16 @@ from typing import Any
 from statemachine import State, StateChart
 
 from workflows import steps
+from workflows.checks import outstanding
 from workflows.errors import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
+    GateClosed,
     RationaleRequired,
     StepDataInvalid,
 )
 from workflows.fields import LONG_TEXT_MAX, clean_step_data, normalise_text, text_problem
+from workflows.identity import IdentityStatus
 from workflows.policy import DEFAULT_POLICY, MAY_SEND, CasePolicy
 from workflows.protocols import CaseRecord
 from workflows.roles import Actor, Role
@@ -32,6 +35,9 @@ from workflows.status import Route, Status
 EVERY_STEP = ["actor_permitted", "rationale_given", "step_data_valid"]
 DECISION = [*EVERY_STEP, "decision_maker_eligible"]
 PARTNER_STEP = [*EVERY_STEP, "partner_invited"]
+# Risk check gates (issue 5): no disclosure about anyone whose identity is not confirmed, and no
+# assessment (or "nothing held") before every check is resolved.
+DISCLOSURE = [*DECISION, "subject_identity_confirmed"]
 
 
 def _state(status: Status, **kwargs: Any) -> State:
@@ -115,7 +121,9 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     record_representations = representations_pending.to(
         full_risk_assessment, validators=EVERY_STEP
     )
-    complete_assessment = full_risk_assessment.to(awaiting_decision, validators=EVERY_STEP)
+    complete_assessment = full_risk_assessment.to(
+        awaiting_decision, validators=[*EVERY_STEP, "checks_resolved"]
+    )
 
     # --- Multi-agency decision. Partners are invited and record views without moving the case.
     invite_partner = (
@@ -129,15 +137,17 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         | awaiting_decision.to.itself(internal=True, validators=PARTNER_STEP)
     )
     approve_disclosure_to_applicant = awaiting_decision.to(
-        disclosure_approved, cond="is_right_to_ask", validators=DECISION
+        disclosure_approved, cond="is_right_to_ask", validators=DISCLOSURE
     )
-    approve_disclosure_to_other = awaiting_decision.to(disclosure_approved, validators=DECISION)
-    approve_other_information = awaiting_decision.to(disclosure_approved, validators=DECISION)
-    decide_no_disclosure = awaiting_decision.to(no_disclosure_decided, validators=DECISION)
+    approve_disclosure_to_other = awaiting_decision.to(disclosure_approved, validators=DISCLOSURE)
+    approve_other_information = awaiting_decision.to(disclosure_approved, validators=DISCLOSURE)
+    decide_no_disclosure = awaiting_decision.to(
+        no_disclosure_decided, validators=[*DECISION, "nothing_held_needs_checks"]
+    )
 
     # --- Face-to-face disclosure and outcome
     record_disclosure_delivered = disclosure_approved.to(
-        disclosure_delivered, validators=EVERY_STEP
+        disclosure_delivered, validators=[*EVERY_STEP, "subject_identity_confirmed"]
     )
     record_not_delivered = disclosure_approved.to(disclosure_not_delivered, validators=EVERY_STEP)
     reconsider = disclosure_not_delivered.to(awaiting_decision, validators=EVERY_STEP)
@@ -214,6 +224,34 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     def partner_invited(self, actor: Actor | None = None) -> None:
         if actor is None or not self.model.is_partner_invited(actor.id):
             raise ActorNotPermitted("Only partner agencies invited to this case can record a view.")
+
+    # --- Risk check gates (issue 5) --------------------------------------------------------
+
+    def subject_identity_confirmed(self) -> None:
+        """DOMAIN.md §7.2: a disclosure needs the subject positively identified: two independent
+        identifiers, confirmed by a second person (recorded by ``services.risk_check``)."""
+        if self.model.subject_identity != IdentityStatus.confirmed:
+            raise GateClosed(
+                "The subject's identity is not confirmed, so nothing can be disclosed about them. "
+                "Confirm the match with a colleague on the identity page, or record 'no trace' "
+                "and decide not to disclose."
+            )
+
+    def checks_resolved(self) -> None:
+        missing = outstanding(self.policy.check_sources, self.model.resolved_check_sources())
+        if missing:
+            raise StepDataInvalid({"checks": "Record every check as done or not applicable "
+                                   "before completing the assessment. Still open: "
+                                   + ", ".join(missing)})
+
+    def nothing_held_needs_checks(self, step: dict[str, Any] | None = None) -> None:
+        if (step or {}).get("reason_category") != "no_information":
+            return
+        missing = outstanding(self.policy.check_sources, self.model.resolved_check_sources())
+        if missing:
+            raise StepDataInvalid({"reason_category": "'No relevant information held' needs "
+                                   "every check resolved first. Still open: "
+                                   + ", ".join(missing)})
 
     # --- Conditions: facts about the case --------------------------------------------------
 

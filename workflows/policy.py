@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.roles import Rank, Role
 from workflows.steps import DECISION_STEP_EVENTS, STEPS
 
@@ -64,6 +65,8 @@ class CasePolicy:
     """Force-configurable rules. The default minimum rank follows DOMAIN.md §1 (proposal)."""
 
     min_decision_rank: Rank = Rank.inspector
+    # The risk check's sources, (code, label), in checklist order (workflows.checks).
+    check_sources: tuple[tuple[str, str], ...] = DEFAULT_CHECK_SOURCES
 
 
 DEFAULT_POLICY = CasePolicy()

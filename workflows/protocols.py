@@ -16,5 +16,10 @@ class CaseRecord(Protocol):
     child_sexual_offence_flag: bool
     recipient_is_applicant: bool | None
     urgent_safeguarding: bool
+    # The risk check (workflows.identity, workflows.checks).
+    subject_identity: str
+    register_child_sexual_offence: bool
 
     def is_partner_invited(self, user_id: int | None) -> bool: ...
+
+    def resolved_check_sources(self) -> set[str]: ...

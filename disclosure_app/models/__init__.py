@@ -3,6 +3,13 @@
 from disclosure_app.models.audit import AuditEntry, ChainHead
 from disclosure_app.models.case import Applicant, Case, Child, Subject
 from disclosure_app.models.invitation import CaseInvitation
+from disclosure_app.models.register import (
+    RegisterAddress,
+    RegisterImport,
+    RegisterName,
+    RegisterPerson,
+)
+from disclosure_app.models.risk import CaseCheck, CaseLink, CaseLinkKey, IdentityDecision
 from disclosure_app.models.step import CaseStep
 from disclosure_app.models.submission import SubmissionKey
 from disclosure_app.models.user import User
@@ -11,10 +18,18 @@ __all__ = [
     "Applicant",
     "AuditEntry",
     "Case",
+    "CaseCheck",
     "CaseInvitation",
+    "CaseLink",
+    "CaseLinkKey",
     "CaseStep",
     "ChainHead",
     "Child",
+    "IdentityDecision",
+    "RegisterAddress",
+    "RegisterImport",
+    "RegisterName",
+    "RegisterPerson",
     "Subject",
     "SubmissionKey",
     "User",

@@ -32,6 +32,7 @@ class Purpose(StrEnum):
     right_to_know = "right_to_know"
     step = "step"
     withdraw = "withdraw"
+    risk_check = "risk_check"  # the checklist, identity decisions and case links (issue 5)
 
 
 KEY_FIELD = "submission_key"

@@ -31,7 +31,7 @@ from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services import applications, cases, idempotency, users, workflow
+from disclosure_app.services import applications, cases, idempotency, risk_check, users, workflow
 from disclosure_app.services.deadlines import deadlines, overdue_labels
 from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
 from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
@@ -46,11 +46,11 @@ from disclosure_app.staff.step_forms import (
     shown_values,
 )
 from workflows import MAY_SEND
-from workflows.errors import DecisionMakerNotEligible, RationaleRequired
+from workflows.errors import DecisionMakerNotEligible, GateClosed, RationaleRequired
 from workflows.fields import Kind, StepSpec
 from workflows.roles import Role
 from workflows.status import Status
-from workflows.steps import STEPS, step_for
+from workflows.steps import DECISION_STEP_EVENTS, STEPS, step_for
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ STEP_ROLES = (Role.case_officer, Role.decision_maker, Role.partner)
 # Steps that create a case: they have their own pages, never a step form on an existing case.
 ENTRY_EVENTS = frozenset({"submit_application", "open_right_to_know"})
 CONTACT_READERS = frozenset({Role.case_officer, Role.decision_maker})
+# Steps whose page shows the risk check panel (identity, checklist, linked cases).
+RISK_PANEL_EVENTS = frozenset({"complete_assessment", "decide_no_disclosure",
+                               "record_disclosure_delivered", *DECISION_STEP_EVENTS})
 PRESUMPTION_WARNING = (
     "Presumption to disclose: the subject has a child sexual offence conviction and was assessed "
     "as a risk. A decision not to disclose needs a recorded reason why the presumption is "
@@ -136,7 +139,15 @@ def case(case_id: int) -> Any:
         timeline=[_timeline_entry(step, partner_names) for step in the_case.steps],
         show_applicant_details=user.role in CONTACT_READERS,
         record_pdf_available="documents.case_record" in current_app.view_functions,
+        risk=_risk_panel(the_case, user),
     )
+
+
+def _risk_panel(case: Case, user: User) -> risk_check.CasePanel | None:
+    """The risk check summary, linked cases and prompts: police and auditors, never partners."""
+    if user.role is Role.partner:
+        return None
+    return risk_check.case_panel(get_session(), case, case_policy())
 
 
 def _timeline_entry(step: CaseStep, partner_names: dict[int, str]) -> dict[str, Any]:
@@ -261,6 +272,9 @@ def step(case_id: int, event: str) -> Any:
     except RationaleRequired as exc:
         _add_errors(form, {"rationale": exc.message})
         return _step_page(_reload(case_id), spec, form), 400
+    except GateClosed as exc:  # the identity gate: keep what was typed, say what is missing
+        _add_errors(form, {"identity": exc.message})
+        return _step_page(_reload(case_id), spec, form), 409
     except StaleCase as exc:
         # Two people on one case: the other got there first (ids only; no personal data).
         log.info("step %s on case %s by user %s refused: the case changed after the form was "
@@ -303,6 +317,7 @@ def _step_page(case: Case, spec: StepSpec, form: Any, *, stale: str | None = Non
         no_partners_left=any(
             f.kind is Kind.partner and len(form[f.name].choices) <= 1 for f in spec.fields
         ),
+        risk=_risk_panel(case, _user()) if spec.event in RISK_PANEL_EVENTS else None,
     )
 
 

@@ -82,6 +82,19 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("staff.step", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 403, 403),
     ("staff.new_right_to_know", "GET"): row(LOGIN, LOGIN, 200, 403, 403, 403, 403, 403),
     ("staff.new_right_to_know", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
+    # The risk check (issue 5): register data is police-only; auditors read the risk check view.
+    ("staff.identity", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("staff.propose_identity", "GET"): everyone(405),
+    ("staff.propose_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("staff.review_identity", "GET"): everyone(405),
+    ("staff.review_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("staff.no_trace", "GET"): everyone(405),
+    ("staff.no_trace", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("staff.check", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("staff.check", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("staff.risk_check_view", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
+    ("staff.link_case", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("staff.link_case", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
     # The auditor's console.
     ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
@@ -107,6 +120,8 @@ STEP_EVENT = {
 }
 DEFAULT_EVENT = "complete_assessment"
 UNKNOWN_TOKEN = "not-a-real-status-token-0123456789abcdef"
+CASE_ONLY_RISK_ENDPOINTS = ("staff.identity", "staff.propose_identity", "staff.review_identity",
+                            "staff.no_trace", "staff.risk_check_view", "staff.link_case")
 MISSING_ID = 999_999
 
 
@@ -122,8 +137,11 @@ class World:
     def url(self, endpoint: str, role: str, *, case_id: int | None = None) -> str:
         values: dict[str, Any] = {}
         case_id = self.case_id if case_id is None else case_id
-        if endpoint in ("staff.case", "audit.case_trail", "documents.case_record"):
+        if endpoint in ("staff.case", "audit.case_trail", "documents.case_record",
+                        *CASE_ONLY_RISK_ENDPOINTS):
             values["case_id"] = case_id
+        elif endpoint == "staff.check":
+            values.update(case_id=case_id, source="pnc")
         elif endpoint == "staff.step":
             values.update(case_id=case_id, event=STEP_EVENT.get(role, DEFAULT_EVENT))
         elif endpoint in ("public.status", "public.withdraw"):
