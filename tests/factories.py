@@ -38,7 +38,8 @@ RTK_PERSON_ID = "SAMPLE-000015"  # Keith Marlow, the subject of the demo Right t
 
 def test_register_people() -> list[dict[str, Any]]:
     """The sample register's scenarios, plus the test subject, a namesake with the same name and
-    date of birth at another address (a near miss), and a spelling variant."""
+    date of birth at another address (a near miss), a spelling variant with a date of birth one
+    part off (a near miss) and a namesake born years later."""
     from workflows.notification import Disposal, OffenceCategory
 
     dob = datetime.fromisoformat(SUBJECT_DOB).date()
@@ -61,7 +62,8 @@ def test_register_people() -> list[dict[str, Any]]:
         "mappa_level": None, "risk_level": None, "management": None}
     variant = {**namesake, "person_id": "TEST-000003", "surname": "Quatermaine",
                "date_of_birth": "1979-04-23"}
-    return [*scenarios(), subject, namesake, variant]
+    older = {**namesake, "person_id": "TEST-000004", "date_of_birth": "1990-01-01"}
+    return [*scenarios(), subject, namesake, variant, older]
 
 
 def ensure_test_register(session: Any, now: datetime | None = None) -> None:

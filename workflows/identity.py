@@ -158,6 +158,14 @@ def phonetic_key(token: str) -> str:
     return (key or folded.upper())[:16]
 
 
+PREFIX_LENGTH = 3
+
+
+def surname_prefix(token: str) -> str:
+    """The second indexed search key: the first letters of the folded surname."""
+    return fold(token)[:PREFIX_LENGTH].upper()
+
+
 def postcode_key(value: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", value.upper())
 

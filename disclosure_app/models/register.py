@@ -68,7 +68,10 @@ class RegisterName(Base):
     """The person's name (kind "name") and each alias (kind "alias")."""
 
     __tablename__ = "register_names"
-    __table_args__ = (sa.Index("ix_register_names_key", "surname_key", "person_pk"),)
+    __table_args__ = (
+        sa.Index("ix_register_names_key", "surname_key", "person_pk"),
+        sa.Index("ix_register_names_prefix", "surname_prefix", "person_pk"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_pk: Mapped[int] = mapped_column(sa.ForeignKey("register_people.id"), index=True)
@@ -76,6 +79,9 @@ class RegisterName(Base):
     surname: Mapped[str] = mapped_column(sa.String(100))
     forenames: Mapped[str] = mapped_column(sa.String(100))
     surname_key: Mapped[str] = mapped_column(sa.String(16))
+    # The first letters of the folded surname: finds spellings the phonetic key splits
+    # (Quartermain / Quatermaine).
+    surname_prefix: Mapped[str] = mapped_column(sa.String(8))
 
     person: Mapped[RegisterPerson] = relationship(back_populates="names")
 

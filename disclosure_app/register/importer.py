@@ -184,7 +184,8 @@ def _write_chunk(session: Session, chunk: list[PersonRecord], import_id: int, no
             .where(RegisterPerson.person_id.in_([r.person_id for r in new]))
         ).all())
     names = [{"person_pk": existing[r.person_id], "kind": n.kind, "surname": n.surname,
-              "forenames": n.forenames, "surname_key": n.surname_key}
+              "forenames": n.forenames, "surname_key": n.surname_key,
+              "surname_prefix": n.surname_prefix}
              for r in chunk for n in r.names]
     addresses = [{"person_pk": existing[r.person_id], "line": a.line, "postcode": a.postcode,
                   "postcode_key": a.postcode_key, "valid_from": a.valid_from,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from workflows.identity import hidden_character_problem, phonetic_key, postcode_key
+from workflows.identity import hidden_character_problem, phonetic_key, postcode_key, surname_prefix
 from workflows.notification import Disposal, OffenceCategory, PeriodError, period_months
 
 GENDERS = ("male", "female", "other", "unknown")
@@ -50,6 +50,10 @@ class NameRecord:
     @property
     def surname_key(self) -> str:
         return phonetic_key(self.surname)
+
+    @property
+    def surname_prefix(self) -> str:
+        return surname_prefix(self.surname)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@
 RMS): find candidates for a subject description, and read one person's record. The built-in
 ``LocalRegister`` reads the offender register imported with ``flask register import``.
 
-Candidate search never scans the register. Three indexed lookups find who might be the subject:
-a phonetic key of every name token against names and aliases (``ix_register_names_key``, then
-the person by primary key, narrowed to the years the date of birth or age allows), the exact
-date of birth (``ix_register_people_dob``) and the postcodes (``ix_register_addresses_postcode``).
+Candidate search never scans the register. Indexed lookups find who might be the subject: a
+phonetic key of every name token against names and aliases (``ix_register_names_key``, then the
+person by primary key, narrowed to the years the date of birth or age allows), the first three
+letters of each token likewise (``ix_register_names_prefix``: spellings the phonetic key splits),
+the exact date of birth (``ix_register_people_dob``) and the postcodes
+(``ix_register_addresses_postcode``).
 Each lookup is capped; only the people found are loaded and scored (``workflows.identity``).
 """
 
@@ -30,6 +32,7 @@ from workflows.identity import (
     name_tokens,
     phonetic_key,
     postcode_key,
+    surname_prefix,
 )
 from workflows.notification import Disposal, OffenceCategory, notification_period
 
@@ -102,7 +105,44 @@ class CandidateSearch:
 class RecordsSource(Protocol):
     name: str
 
-    def candidates(self, subject: SubjectDescription) -> CandidateSearch: ...
+    def candidates(self, subject: SubjectDescription) -> CandidateSearch:
+        found: set[int] = set()
+        capped = False
+
+        def read(query: Select[Any]) -> list[int]:
+            nonlocal capped
+            rows = list(self.session.scalars(query).all())
+            capped = capped or len(rows) > BRANCH_CAP
+            found.update(rows[:BRANCH_CAP])
+            return rows
+
+        keys = search_keys(subject)
+        window = years_window(subject, self.today)
+        if keys:
+            # Every namesake is worth showing beside the match; only when a name is so common
+            # that the lookup hits its cap is it narrowed to the plausible years of birth.
+            everyone = list(self.session.scalars(name_query(keys, None)).all())
+            if len(everyone) <= BRANCH_CAP or window is None:
+                capped = capped or len(everyone) > BRANCH_CAP
+                found.update(everyone[:BRANCH_CAP])
+            else:
+                read(name_query(keys, window))
+        if window is not None and prefix_keys(subject):
+            # Spelling variants the phonetic key splits, within the years the subject could
+            # have been born in (without a window, a prefix alone would find too many).
+            read(name_query(prefix_keys(subject), window, prefix=True))
+        if subject.date_of_birth is not None:
+            read(dob_query(subject.date_of_birth))
+        postcodes = sorted({postcode_key(a.postcode) for a in subject.addresses} - {""})
+        if postcodes:
+            read(postcode_query(postcodes))
+        if not found:
+            return CandidateSearch([], capped)
+        people = self.session.scalars(
+            select(RegisterPerson).where(RegisterPerson.id.in_(sorted(found)))
+            .options(selectinload(RegisterPerson.names), selectinload(RegisterPerson.addresses))
+        ).all()
+        return CandidateSearch([candidate_record(p) for p in people], capped)
 
     def record(self, person_id: str) -> OffenderRecord | None: ...
 
@@ -117,6 +157,11 @@ def search_keys(subject: SubjectDescription) -> list[str]:
     return sorted(k for k in keys if k)
 
 
+def prefix_keys(subject: SubjectDescription) -> list[str]:
+    keys = {surname_prefix(token) for n in subject.names for token in name_tokens(n.full)}
+    return sorted(k for k in keys if k)
+
+
 def years_window(subject: SubjectDescription, today: date) -> tuple[date, date] | None:
     if subject.date_of_birth is not None:
         dob = subject.date_of_birth
@@ -127,8 +172,10 @@ def years_window(subject: SubjectDescription, today: date) -> tuple[date, date] 
     return None
 
 
-def name_query(keys: Sequence[str], window: tuple[date, date] | None) -> Select[Any]:
-    query = select(RegisterName.person_pk).where(RegisterName.surname_key.in_(keys))
+def name_query(keys: Sequence[str], window: tuple[date, date] | None, *,
+               prefix: bool = False) -> Select[Any]:
+    column = RegisterName.surname_prefix if prefix else RegisterName.surname_key
+    query = select(RegisterName.person_pk).where(column.in_(keys))
     if window is not None:
         query = query.join(RegisterPerson, RegisterPerson.id == RegisterName.person_pk).where(
             RegisterPerson.date_of_birth.between(*window))
@@ -155,8 +202,19 @@ class LocalRegister:
     def candidates(self, subject: SubjectDescription) -> CandidateSearch:
         queries = []
         keys = search_keys(subject)
+        window = years_window(subject, self.today)
         if keys:
-            queries.append(name_query(keys, years_window(subject, self.today)))
+            # Every namesake is worth showing beside the match; only when a name is so common
+            # that the lookup hits its cap is it narrowed to the plausible years of birth.
+            everyone = self.session.scalars(name_query(keys, None)).all()
+            if len(everyone) <= BRANCH_CAP or window is None:
+                queries.append(name_query(keys, None))
+            else:
+                queries.append(name_query(keys, window))
+        if window is not None and prefix_keys(subject):
+            # Spelling variants the phonetic key splits, within the years the subject could
+            # have been born in (without a window, a prefix alone would find too many).
+            queries.append(name_query(prefix_keys(subject), window, prefix=True))
         if subject.date_of_birth is not None:
             queries.append(dob_query(subject.date_of_birth))
         postcodes = sorted({postcode_key(a.postcode) for a in subject.addresses} - {""})

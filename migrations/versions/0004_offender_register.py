@@ -77,11 +77,13 @@ def upgrade() -> None:
     sa.Column('surname', sa.String(length=100), nullable=False),
     sa.Column('forenames', sa.String(length=100), nullable=False),
     sa.Column('surname_key', sa.String(length=16), nullable=False),
+    sa.Column('surname_prefix', sa.String(length=8), nullable=False),
     sa.ForeignKeyConstraint(['person_pk'], ['register_people.id'], name=op.f('fk_register_names_person_pk_register_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_register_names'))
     )
     with op.batch_alter_table('register_names', schema=None) as batch_op:
         batch_op.create_index('ix_register_names_key', ['surname_key', 'person_pk'], unique=False)
+        batch_op.create_index('ix_register_names_prefix', ['surname_prefix', 'person_pk'], unique=False)
         batch_op.create_index(batch_op.f('ix_register_names_person_pk'), ['person_pk'], unique=False)
 
     op.create_table('case_checks',
@@ -228,6 +230,7 @@ def downgrade() -> None:
     op.drop_table('case_checks')
     with op.batch_alter_table('register_names', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_register_names_person_pk'))
+        batch_op.drop_index('ix_register_names_prefix')
         batch_op.drop_index('ix_register_names_key')
 
     op.drop_table('register_names')
