@@ -25,6 +25,8 @@ class DefaultConfig:
     OVERALL_DAYS = 45
     # Minimum rank for disclose / no-disclosure decisions (DOMAIN.md §1, proposal).
     MIN_DECISION_RANK = "inspector"
+    # The risk check's checklist as [[code, label], ...]; None: workflows.checks defaults.
+    CHECK_SOURCES: list[list[str]] | None = None
 
     # Sessions and cookies. Secure cookies are switched on for production deployments by
     # ``SESSION_COOKIE_SECURE = True`` in instance config (the local demo is served over http).

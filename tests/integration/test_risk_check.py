@@ -370,3 +370,14 @@ def test_confirming_a_child_sex_offender_with_access_to_the_child_prompts_urgent
         assert session.scalars(select(CaseStep).where(CaseStep.case_id == case.id)).all()
     assert 'data-testid="urgent-prompt"' not in officer.get(
         f"/staff/cases/{case.id}").get_data(as_text=True)
+
+
+def test_the_checklist_follows_the_configured_sources(database):
+    from tests.conftest import make_app
+
+    configured = make_app(database, CHECK_SOURCES=[["pnc", "PNC"], ["force_rms", "Our RMS"]])
+    policy = configured.extensions["case_policy"]
+    assert policy.check_sources == (("pnc", "PNC"), ("force_rms", "Our RMS"))
+    configured.extensions["db_engine"].dispose()
+    with pytest.raises(ValueError, match="unique codes"):
+        make_app(database, CHECK_SOURCES=[["pnc", "PNC"], ["pnc", "Again"]])
