@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.documents.views import bp as documents_bp
     from disclosure_app.health import bp as health_bp
     from disclosure_app.public.views import bp as public_bp
+    from disclosure_app.staff import risk_views  # noqa: F401  (routes on staff_bp)
     from disclosure_app.staff.views import bp as staff_bp
 
     for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, dip_sampling_bp, admin_bp,

@@ -82,6 +82,7 @@ def register_cli(app: Flask) -> None:
 
     _register_durability_commands(app, audit_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(_register_group())
 
     @app.cli.command("workflow-diagram")
     def workflow_diagram() -> None:
@@ -124,6 +125,48 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.dip_sampling.cli import register_cli as register_dip_sample_cli
 
     register_dip_sample_cli(app)
+
+
+# --- The offender register ---------------------------------------------------------------------
+
+# Files at least this large show a progress bar while they are checked and written.
+PROGRESS_FROM_BYTES = 1_000_000
+
+
+def _register_group() -> AppGroup:
+    group = AppGroup("register", help="The local offender register (the risk check's records).")
+
+    @group.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def register_import(file: Path) -> None:
+        """Import FILE (JSON Lines, one person a line): all or nothing. A person already held
+        (same person_id) is updated. Bad lines are listed and nothing is imported."""
+        from disclosure_app.register.importer import ImportRefused, check_lines, write_records
+
+        at = now()
+        size = file.stat().st_size
+        show = size >= PROGRESS_FROM_BYTES
+        try:
+            with file.open("rb") as handle, click.progressbar(
+                length=size, label="Checking", file=sys.stderr, hidden=not show
+            ) as bar:
+                checked = check_lines(handle, today=at.date(), progress=bar.update)
+        except ImportRefused as refused:
+            for error in refused.errors:
+                click.echo(str(error), err=True)
+            if refused.total > len(refused.errors):
+                click.echo(f"… and {refused.total - len(refused.errors)} more.", err=True)
+            raise click.ClickException(
+                f"{refused.total} bad line(s) in {file.name}: nothing was imported.") from None
+        with click.progressbar(length=len(checked.records), label="Importing",
+                               file=sys.stderr, hidden=not show) as bar:
+            result = write_records(get_session(), checked, file_name=file.name, now=at,
+                                   actor=SystemActor(name="register import"),
+                                   progress=bar.update)
+        click.echo(f"Imported {file.name}: {result.created} people added, {result.updated} "
+                   f"updated ({result.lines} lines, SHA-256 {result.sha256[:16]}…).")
+
+    return group
 
 
 # --- Backups, restores and reconciliation (SECURITY.md R-6, R-7) --------------------------------

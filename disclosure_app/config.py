@@ -32,6 +32,8 @@ class DefaultConfig:
     BOILERPLATE_OVERLAP = 0.8
     # Dip sampling: the share (per cent) of closed no-disclosure cases drawn for a second review.
     DIP_SAMPLE_PERCENT = 10
+    # The risk check's checklist as [[code, label], ...]; None: workflows.checks defaults.
+    CHECK_SOURCES: list[list[str]] | None = None
 
     # Sessions and cookies. Secure cookies are switched on for production deployments by
     # ``SESSION_COOKIE_SECURE = True`` in instance config (the local demo is served over http).

@@ -11,6 +11,7 @@ from flask_login import current_user
 from disclosure_app.db import utcnow
 from disclosure_app.services.applications import Timescales
 from disclosure_app.services.documents import Letterhead
+from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.policy import CasePolicy
 from workflows.roles import Rank, Role
 from workflows.status import STAGE_LABELS, Stage, Status, stage_of
@@ -51,12 +52,24 @@ def _format_date(value: Any) -> str:
     return value.strftime("%d %B %Y")
 
 
+def _check_sources(app: Flask) -> tuple[tuple[str, str], ...]:
+    configured = app.config.get("CHECK_SOURCES")
+    if not configured:
+        return DEFAULT_CHECK_SOURCES
+    sources = tuple((str(code), str(label)) for code, label in configured)
+    codes = [code for code, _ in sources]
+    if len(set(codes)) != len(codes) or not all(c.isidentifier() for c in codes):
+        raise ValueError("CHECK_SOURCES needs unique codes made of letters, digits and _")
+    return sources
+
+
 def init_app(app: Flask) -> None:
     rank = Rank.parse(app.config["MIN_DECISION_RANK"]) or Rank.inspector
     app.extensions["case_policy"] = CasePolicy(
         min_decision_rank=rank,
         rationale_min_chars=int(app.config["RATIONALE_MIN_CHARS"]),
         boilerplate_overlap=float(app.config["BOILERPLATE_OVERLAP"]),
+        check_sources=_check_sources(app),
     )
     app.extensions["timescales"] = Timescales(
         initial_checks_hours=int(app.config["INITIAL_CHECKS_HOURS"]),

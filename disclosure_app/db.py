@@ -141,6 +141,9 @@ def utcnow() -> datetime:
 
 APPEND_ONLY_TABLES = ("audit_entries",)
 READ_ONLY_TABLES = ("alembic_version",)
+# A person's names and addresses in the offender register are a copy of an external extract,
+# rewritten whenever that person is imported again: the one place the app deletes rows.
+REPLACEABLE_TABLES = ("register_names", "register_addresses")
 
 
 def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
@@ -153,6 +156,8 @@ def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
             privileges = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             privileges = "SELECT"
+        elif table in REPLACEABLE_TABLES:
+            privileges = "SELECT, INSERT, UPDATE, DELETE"
         else:
             privileges = "SELECT, INSERT, UPDATE"
         statements.append(f'GRANT {privileges} ON TABLE "{table}" TO "{role}"')

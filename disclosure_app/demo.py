@@ -1,5 +1,8 @@
-"""Demo data for `make run`: one account per role and a dozen cases in every stage, created
-through the real services and workflow so that every audit chain entry is genuine.
+"""Demo data for `make run`: one account per role, the sample offender register, and a dozen
+cases in every stage, created through the real services and workflow so that every audit chain
+entry is genuine. The risk check of each case that has passed it was done as an officer would:
+every check recorded, the subject's register record proposed by one officer and confirmed by
+another (or "no trace"). The "full risk assessment" case is left for you to try.
 
 All people here are fictional. Refused under a production configuration (``DEMO_ALLOWED``).
 """
@@ -15,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from disclosure_app.models import User
-from disclosure_app.services import applications, documents, users
+from disclosure_app.register.importer import import_file
+from disclosure_app.register.sample import SAMPLE_FILE
+from disclosure_app.services import applications, documents, risk_check, users
 from disclosure_app.services.applications import (
     ApplicantDetails,
     ApplicationInput,
@@ -59,9 +64,6 @@ INTERVIEW = {
     "advice_given": "Keeping children safe leaflet given; told how to report concerns.",
 }
 ASSESS = {
-    "checks_completed": ["pnc", "pnd", "visor", "local_intelligence", "childrens_social_care",
-                         "probation_mappa", "previous_forces"],
-    "subject_identity": "confirmed",
     "information_found": "child_sexual_offences",
     "child_sexual_offence_conviction": "yes",
     "risk_level": "high",
@@ -202,6 +204,19 @@ DELIVERED = {
 }
 
 
+URGENT = {
+    "risk_identified": "Registered child sex offender living with the named child.",
+    "action_taken": "strategy_discussion",
+    "referral_reference": "CSC-3107",
+    "who_was_informed": "Duty inspector and children's social care duty team",
+}
+# Risk check work done through the risk check services, not the workflow machine.
+RISK_CHECKS = "risk:every_check"
+RISK_CONFIRM = "risk:confirm_identity"
+RISK_NO_TRACE = "risk:no_trace"
+IDENTIFIERS = ["date_of_birth", "address_history"]
+
+
 @dataclass
 class DemoCase:
     """A case, and its steps as (days before now, event, user key, data, rationale)."""
@@ -278,6 +293,8 @@ def _cases() -> list[DemoCase]:
             (29.5, "record_agency_view", "socialcare", {"information_held": "The family is not "
              "known to children's social care.", "agency_view": "supports_disclosure"},
              "The mother cannot protect her son from a risk she does not know about."),
+            (29, RISK_CHECKS, "officer", {}, ""),
+            (28.5, RISK_CONFIRM, "officer", {"person_id": "SAMPLE-000001", "by": "officer2"}, ""),
             (28, "complete_assessment", "officer", ASSESS, "All checks complete; high risk."),
             (27, "record_decision_meeting", "officer", {**DECISION_MEETING,
              "meeting_date": "D-27"}, "The meeting recommends disclosure to the mother."),
@@ -301,6 +318,8 @@ def _cases() -> list[DemoCase]:
             (33, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-33"},
              "Interview by phone at the agreed time."),
             (32, "verify_applicant", "officer2", {}, "Verified."),
+            (27, RISK_CHECKS, "officer2", {}, ""),
+            (26.5, RISK_NO_TRACE, "officer2", {}, ""),
             (26, "complete_assessment", "officer2", ASSESS_NOTHING, "No trace of concern."),
             (24, "decide_no_disclosure", "chief.inspector", NO_DISCLOSURE,
              "No information held; no disclosure."),
@@ -327,6 +346,8 @@ def _cases() -> list[DemoCase]:
             (8, "record_agency_view", "socialcare", {"information_held": "An open child in "
              "need plan for Mia; the mother engages well.", "agency_view": "supports_disclosure"},
              "The mother is protective and would act on the information."),
+            (7, RISK_CHECKS, "officer", {}, ""),
+            (6.5, RISK_CONFIRM, "officer", {"person_id": "SAMPLE-000007", "by": "officer2"}, ""),
             (6, "complete_assessment", "officer", ASSESS, "Assessment complete; high risk."),
         ]),
         DemoCase("disclosure approved", 16, _application(4, "Joanne Price", "Wayne Fletcher",
@@ -336,6 +357,10 @@ def _cases() -> list[DemoCase]:
             (12, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-12"},
              "Interview held."),
             (11.9, "verify_applicant", "officer2", {}, "Verified."),
+            (8, RISK_CHECKS, "officer2", {}, ""),
+            (7.5, RISK_CONFIRM, "officer2", {"person_id": "SAMPLE-000008", "by": "officer"}, ""),
+            (7.2, "raise_urgent_safeguarding", "officer2", URGENT, "Register confirms a child "
+             "sexual offence conviction and the subject lives with the child."),
             (7, "complete_assessment", "officer2", ASSESS, "High risk."),
             (3, "approve_disclosure_to_applicant", "inspector", DISCLOSE_TO_JOANNE,
              "Disclosure to the mother is necessary and proportionate."),
@@ -349,6 +374,8 @@ def _cases() -> list[DemoCase]:
             (14, "record_interview", "officer2", {**INTERVIEW, "interview_date": "D-14"},
              "Interview held."),
             (13.9, "verify_applicant", "officer2", {}, "Verified."),
+            (6, RISK_CHECKS, "officer2", {}, ""),
+            (5.5, RISK_CONFIRM, "officer2", {"person_id": "SAMPLE-000019", "by": "officer"}, ""),
             (5, "complete_assessment", "officer2", ASSESS, "High risk."),
             (1, "approve_disclosure_to_applicant", "inspector", DISCLOSE_TO_KAREN,
              "Disclosure to the mother is necessary and proportionate."),
@@ -401,6 +428,10 @@ def _cases() -> list[DemoCase]:
         ]),
         DemoCase("new application", 0.2, _application(11, "Holly Marsh", "Dean Foster",
                                                        "Leo Marsh")),
+        # About the subject of the first case, who was disclosed about: linked and flagged.
+        DemoCase("repeat application", 1, _application(1, "Gemma Stone", "Mark Ellison",
+                                                       "Tyler Stone"),
+                 steps=[(0.9, "start_checks", "officer", {}, "Checks started.")]),
     ]
 
 
@@ -414,6 +445,8 @@ def _resolve(data: dict[str, Any], now: datetime, people: dict[str, User]) -> di
             value = str(people[value].id)
         out[key] = value
     return out
+
+
 
 
 def _sign_undertaking(
@@ -431,6 +464,20 @@ def _sign_undertaking(
                                     rationale=rationale),
         policy=policy, now=now,
     )
+
+
+def _risk_step(session: Session, case_id: int, event: str, user: User, data: dict[str, Any],
+               people: dict[str, User], policy: CasePolicy, at: datetime) -> None:
+    if event == RISK_CHECKS:
+        risk_check.record_every_check(session, user, case_id, policy=policy, now=at)
+    elif event == RISK_CONFIRM:
+        risk_check.confirm_identity(session, user, people[data["by"]], case_id,
+                                    person_id=data["person_id"], identifiers=IDENTIFIERS,
+                                    references={}, now=at)
+    else:
+        risk_check.record_no_trace(session, user, case_id, now=at, note=(
+            "Searched by name, date of birth and address: only namesakes with other dates of "
+            "birth and addresses. No record is the subject."))
 
 
 def seed(
@@ -463,6 +510,7 @@ def seed(
         )
         logins[email] = password
 
+    import_file(session, SAMPLE_FILE, now=first, actor=SystemActor(name="seed-demo"))
     cases = _cases()
     timeline: list[tuple[float, int, int]] = []  # (days ago, case index, step index or -1)
     for ci, demo in enumerate(cases):
@@ -487,6 +535,9 @@ def seed(
         from disclosure_app.models import Case
 
         assert demo.case_id is not None
+        if event.startswith("risk:"):
+            _risk_step(session, demo.case_id, event, people[who], data, people, policy, at)
+            continue
         version = session.get(Case, demo.case_id).version  # type: ignore[union-attr]
         if event == "record_undertaking":
             _sign_undertaking(session, demo.case_id, version, people[who], data, rationale,
@@ -504,7 +555,8 @@ def seed(
     ):
         extra = rank.label if rank else (agency.label if agency else "")
         echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password}")
-    echo(f"Seeded {len(cases)} demo cases across every stage.")
+    echo(f"Seeded {len(cases)} demo cases across every stage, and the sample offender register "
+         "(300 fictional people).")
     for demo in cases:
         if demo.status_token and demo.label == "new application":
             echo(f"Status link for the newest application: /status/{demo.status_token}")

@@ -12,8 +12,11 @@ from typing import Any
 
 from disclosure_app import demo
 from disclosure_app.db import get_session
-from disclosure_app.models import Case, User
-from disclosure_app.services import applications, documents, users
+from disclosure_app.models import Case, RegisterPerson, User
+from disclosure_app.register.importer import CheckedFile, write_records
+from disclosure_app.register.records import parse_person
+from disclosure_app.register.sample import conviction, scenarios
+from disclosure_app.services import applications, documents, risk_check, users
 from disclosure_app.services.applications import ApplicationInput, ReferralInput
 from disclosure_app.services.audit import SystemActor
 from disclosure_app.services.workflow import StepRequest, take_step
@@ -27,6 +30,73 @@ SUBJECT_DOB = "1977-04-23"
 SUBJECT_ADDRESS = "99 Nonesuch Lane, Testborough"
 
 
+# --- The offender register the tests search -----------------------------------------------------
+
+SUBJECT_PERSON_ID = "TEST-000001"  # the test subject's own record
+RTK_PERSON_ID = "SAMPLE-000015"  # Keith Marlow, the subject of the demo Right to Know referral
+
+
+def test_register_people() -> list[dict[str, Any]]:
+    """The sample register's scenarios, plus the test subject, a namesake with the same name and
+    date of birth at another address (a near miss), a spelling variant with a date of birth one
+    part off (a near miss) and a namesake born years later."""
+    from workflows.notification import Disposal, OffenceCategory
+
+    dob = datetime.fromisoformat(SUBJECT_DOB).date()
+    on = datetime(2011, 5, 9).date()
+    subject = {
+        "person_id": SUBJECT_PERSON_ID, "surname": "Quartermain", "forenames": "Zebedee",
+        "aliases": [{"surname": "Quatermain", "forenames": "Zeb"}], "date_of_birth": SUBJECT_DOB,
+        "gender": "male",
+        "addresses": [{"line": SUBJECT_ADDRESS, "postcode": "NS2 7EX", "from": "2015-01-01",
+                       "to": None}],
+        "convictions": [conviction(dob, on, OffenceCategory.child_sexual, Disposal.imprisonment,
+                                   custody=40)],
+        "civil_orders": [{"type": "SHPO", "from": "2014-01-01", "to": None}],
+        "mappa_category": 1, "mappa_level": 2, "risk_level": "high", "management": "active",
+        "source": "Test register",
+    }
+    namesake = {**subject, "person_id": "TEST-000002", "aliases": [], "addresses": [
+        {"line": "3 Elsewhere Street, Otherton", "postcode": "OT4 1AA", "from": "2010-01-01",
+         "to": None}], "convictions": [], "civil_orders": [], "mappa_category": None,
+        "mappa_level": None, "risk_level": None, "management": None}
+    variant = {**namesake, "person_id": "TEST-000003", "surname": "Quatermaine",
+               "date_of_birth": "1979-04-23"}
+    older = {**namesake, "person_id": "TEST-000004", "date_of_birth": "1990-01-01"}
+    return [*scenarios(), subject, namesake, variant, older]
+
+
+def ensure_test_register(session: Any, now: datetime | None = None) -> None:
+    """Import the test register once (through the real importer)."""
+    from sqlalchemy import select
+
+    if session.scalar(select(RegisterPerson.id).where(
+            RegisterPerson.person_id == SUBJECT_PERSON_ID)) is not None:
+        return
+    now = now or datetime.now(UTC)
+    records = [parse_person(p, now.date()) for p in test_register_people()]
+    write_records(session, CheckedFile(records, "0" * 64, len(records)), file_name="tests.jsonl",
+                  now=now, actor=SystemActor(name="tests"))
+
+
+def resolve_risk_check(app: Any, session: Any, case: Case, officer: User, confirmer: User,
+                       now: datetime, *, route: Route = Route.right_to_ask) -> None:
+    """Every check recorded, and the subject's record proposed by ``officer`` and confirmed by
+    ``confirmer``: what a case needs before its assessment can complete with information found."""
+    ensure_test_register(session, now)
+    policy = app.extensions["case_policy"]
+    risk_check.record_every_check(session, officer, case.id, policy=policy, now=now)
+    if route is Route.right_to_know:  # the referral gives no address: DOB + a quoted id
+        risk_check.confirm_identity(
+            session, officer, confirmer, case.id, person_id=RTK_PERSON_ID,
+            identifiers=["date_of_birth", "register_id"],
+            references={"register_id": "Quoted by the MAPPA coordinator"}, now=now)
+    else:
+        risk_check.confirm_identity(
+            session, officer, confirmer, case.id, person_id=SUBJECT_PERSON_ID,
+            identifiers=["date_of_birth", "address_history"], references={}, now=now)
+
+
 def application_input(**overrides: Any) -> ApplicationInput:
     base = demo._application(1, "Alice Applicant", SUBJECT_NAME, "Charlie Child")
     subject = replace(
@@ -38,7 +108,9 @@ def application_input(**overrides: Any) -> ApplicationInput:
 
 
 def referral_input() -> ReferralInput:
-    return demo._cases()[-2].referral  # the demo Right to Know referral
+    referral = next(c.referral for c in demo._cases() if c.label == "right to know")
+    assert referral is not None
+    return referral
 
 
 def make_user(
@@ -199,6 +271,8 @@ def make_case(
             case, token = done.case, done.status_token
             steps = path_to(status)
         for event, who, data, _ in steps:
+            if event == "complete_assessment":
+                resolve_risk_check(app, session, case, officer, decider, now, route=route)
             version = session.get(Case, case.id).version
             if event == "record_undertaking":
                 record_undertaking(session, case.id, people[who], policy=policy, now=now)

@@ -9,6 +9,7 @@ from workflows.disclosure import DisclosureWorkflow
 from workflows.errors import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
+    GateClosed,
     RationaleRequired,
     StepDataInvalid,
     WorkflowRefusal,
@@ -27,6 +28,7 @@ __all__ = [
     "CasePolicy",
     "DecisionMakerNotEligible",
     "DisclosureWorkflow",
+    "GateClosed",
     "RationaleRequired",
     "Rank",
     "Role",

@@ -17,14 +17,17 @@ from typing import Any, Protocol
 from statemachine import State, StateChart
 
 from workflows import steps
+from workflows.checks import outstanding
 from workflows.errors import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
+    GateClosed,
     PreconditionUnmet,
     RationaleRequired,
     StepDataInvalid,
 )
 from workflows.fields import LONG_TEXT_MAX, clean_step_data, normalise_text, text_problem
+from workflows.identity import IdentityStatus
 from workflows.policy import DEFAULT_POLICY, MAY_SEND, CasePolicy
 from workflows.protocols import CaseRecord
 from workflows.roles import Actor, Role
@@ -33,9 +36,10 @@ from workflows.status import Route, Status
 EVERY_STEP = ["actor_permitted", "rationale_given", "step_data_valid"]
 DECISION = [*EVERY_STEP, "decision_maker_eligible", "reasons_pass_quality_checks"]
 # Four eyes: the second decision-maker is eligible on the same terms and is not the author.
-APPROVAL = [*EVERY_STEP, "decision_maker_eligible", "not_the_decision_author"]
+APPROVAL = [*EVERY_STEP, "decision_maker_eligible", "not_the_decision_author",
+            "identity_confirmed_if_disclosing"]
 PARTNER_STEP = [*EVERY_STEP, "partner_invited"]
-DELIVERY = [*EVERY_STEP, "undertaking_on_file"]
+DELIVERY = [*EVERY_STEP, "undertaking_on_file", "subject_identity_confirmed"]
 
 # What a decision proposes; the second decision-maker's approval makes it the case's outcome.
 DISCLOSURE_PROPOSALS = {
@@ -52,6 +56,9 @@ class QualityReport(Protocol):
     def needs_countersign(self) -> bool: ...
 
     def blocking(self, data: dict[str, Any]) -> dict[str, str]: ...
+# Risk check gates (issue 5): no disclosure about anyone whose identity is not confirmed, and no
+# assessment (or "nothing held") before every check is resolved.
+DISCLOSURE = [*DECISION, "subject_identity_confirmed"]
 
 
 def _state(status: Status, **kwargs: Any) -> State:
@@ -137,7 +144,9 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     record_representations = representations_pending.to(
         full_risk_assessment, validators=EVERY_STEP
     )
-    complete_assessment = full_risk_assessment.to(awaiting_decision, validators=EVERY_STEP)
+    complete_assessment = full_risk_assessment.to(
+        awaiting_decision, validators=[*EVERY_STEP, "checks_resolved"]
+    )
 
     # --- Multi-agency decision. Partners are invited and record views without moving the case.
     invite_partner = (
@@ -159,15 +168,17 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     # A decision (either outcome) is made by one decision-maker and takes effect only when a
     # second one approves it; the approver may send it back with reasons.
     approve_disclosure_to_applicant = awaiting_decision.to(
-        decision_pending_approval, cond="is_right_to_ask", validators=DECISION
+        decision_pending_approval, cond="is_right_to_ask", validators=DISCLOSURE
     )
     approve_disclosure_to_other = awaiting_decision.to(
-        decision_pending_approval, validators=DECISION
+        decision_pending_approval, validators=DISCLOSURE
     )
     approve_other_information = awaiting_decision.to(
-        decision_pending_approval, validators=DECISION
+        decision_pending_approval, validators=DISCLOSURE
     )
-    decide_no_disclosure = awaiting_decision.to(decision_pending_approval, validators=DECISION)
+    decide_no_disclosure = awaiting_decision.to(
+        decision_pending_approval, validators=[*DECISION, "nothing_held_needs_checks"]
+    )
     countersign_decision = decision_pending_approval.to(
         disclosure_approved, cond="disclosure_proposed", validators=APPROVAL
     ) | decision_pending_approval.to(
@@ -283,6 +294,40 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     def partner_invited(self, actor: Actor | None = None) -> None:
         if actor is None or not self.model.is_partner_invited(actor.id):
             raise ActorNotPermitted("Only partner agencies invited to this case can record a view.")
+
+    # --- Risk check gates (issue 5) --------------------------------------------------------
+
+    def subject_identity_confirmed(self) -> None:
+        """DOMAIN.md §7.2: a disclosure needs the subject positively identified: two independent
+        identifiers, confirmed by a second person (recorded by ``services.risk_check``)."""
+        if self.model.subject_identity != IdentityStatus.confirmed:
+            raise GateClosed(
+                "The subject's identity is not confirmed, so nothing can be disclosed about them. "
+                "Confirm the match with a colleague on the identity page, or record 'no trace' "
+                "and decide not to disclose."
+            )
+
+    def identity_confirmed_if_disclosing(self) -> None:
+        """Approving a disclosure passes the identity gate again; approving no disclosure (the
+        only outcome for "no trace") does not need it."""
+        if self.disclosure_proposed():
+            self.subject_identity_confirmed()
+
+    def checks_resolved(self) -> None:
+        missing = outstanding(self.policy.check_sources, self.model.resolved_check_sources())
+        if missing:
+            raise StepDataInvalid({"checks": "Record every check as done or not applicable "
+                                   "before completing the assessment. Still open: "
+                                   + ", ".join(missing)})
+
+    def nothing_held_needs_checks(self, step: dict[str, Any] | None = None) -> None:
+        if (step or {}).get("reason_category") != "no_information":
+            return
+        missing = outstanding(self.policy.check_sources, self.model.resolved_check_sources())
+        if missing:
+            raise StepDataInvalid({"reason_category": "'No relevant information held' needs "
+                                   "every check resolved first. Still open: "
+                                   + ", ".join(missing)})
 
     # --- Conditions: facts about the case --------------------------------------------------
 

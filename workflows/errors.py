@@ -23,6 +23,11 @@ class RationaleRequired(WorkflowRefusal):
     """Every step must carry a written rationale."""
 
 
+class GateClosed(WorkflowRefusal):
+    """A fact about the case (the subject's identity, the checklist) does not yet allow this step;
+    the step's own form cannot fix it."""
+
+
 class StepDataInvalid(WorkflowRefusal):
     """The step's structured fields are missing or invalid; ``errors`` maps field to message."""
 

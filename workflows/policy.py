@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.roles import Rank, Role
 from workflows.steps import DECISION_STEP_EVENTS, STEPS
 
@@ -81,6 +82,8 @@ class CasePolicy:
     # Rationale quality checks at the moment of decision (workflows.rationale_quality).
     rationale_min_chars: int = 80
     boilerplate_overlap: float = 0.8
+    # The risk check's sources, (code, label), in checklist order (workflows.checks).
+    check_sources: tuple[tuple[str, str], ...] = DEFAULT_CHECK_SOURCES
 
 
 DEFAULT_POLICY = CasePolicy()

@@ -25,5 +25,10 @@ class CaseRecord(Protocol):
     decision_outcome: str | None
     disclosure_meeting_on: date | None
     undertaking_recorded: bool
+    # The risk check (workflows.identity, workflows.checks).
+    subject_identity: str
+    register_child_sexual_offence: bool
 
     def is_partner_invited(self, user_id: int | None) -> bool: ...
+
+    def resolved_check_sources(self) -> set[str]: ...

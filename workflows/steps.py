@@ -50,15 +50,6 @@ REFERRALS = (
     ("other", "Other (give details below)"),
     ("none", "None needed"),
 )
-CHECK_SOURCES = (
-    ("pnc", "Police National Computer (PNC)"),
-    ("pnd", "Police National Database (PND)"),
-    ("visor", "ViSOR / sex offender register"),
-    ("local_intelligence", "Local intelligence and incident systems"),
-    ("childrens_social_care", "Children's social care"),
-    ("probation_mappa", "Probation / MAPPA"),
-    ("previous_forces", "Forces where the subject previously lived"),
-)
 
 
 def _lawful_basis() -> Field:
@@ -165,15 +156,6 @@ def _quality_fields() -> tuple[Field, ...]:
 # --- Cross-field rules -----------------------------------------------------------------------
 
 
-def _checks_all_resolved(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    done = set(data.get("checks_completed", []))
-    missing = [label for code, label in CHECK_SOURCES if code not in done]
-    if missing and not data.get("checks_not_done_reason"):
-        return {"checks_not_done_reason": "Explain why these checks are not applicable: "
-                + ", ".join(missing)}
-    return {}
-
-
 def _representations_decided(data: Mapping[str, Any], case: Any) -> dict[str, str]:
     sought = data.get("representations")
     if sought == "received" and not getattr(case, "representations_recorded", False):
@@ -185,12 +167,21 @@ def _representations_decided(data: Mapping[str, Any], case: Any) -> dict[str, st
     return {}
 
 
-def _no_trace_means_no_information(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    if data.get("subject_identity") == "no_trace" and data.get("information_found") not in (
-        None, "none_held"
-    ):
+def _information_needs_a_confirmed_subject(data: Mapping[str, Any], case: Any) -> dict:
+    # Issue 5: the identity is resolved on the identity page (two identifiers, a second person),
+    # never by a tick here; information can only be attributed to a confirmed subject.
+    identity = str(getattr(case, "subject_identity", "unresolved"))
+    if identity not in ("confirmed", "no_trace"):
+        return {"subject_identity": "Resolve the subject's identity first: confirm a match with "
+                "a colleague, or record 'no trace'"}
+    if identity == "no_trace" and data.get("information_found") not in (None, "none_held"):
         return {"information_found": "Information cannot be attributed to a subject who could "
                 "not be traced; confirm the subject's identity first"}
+    if getattr(case, "register_child_sexual_offence", False) and data.get(
+        "information_found"
+    ) == "none_held":
+        return {"information_found": "The register holds a child sexual offence conviction for "
+                "the confirmed subject, so 'no relevant information held' cannot be right"}
     return {}
 
 
@@ -206,8 +197,9 @@ def _presumption_rebutted(data: Mapping[str, Any], case: Any) -> dict[str, str]:
 
 
 def _nothing_to_disclose_needs_complete_checks(data: Mapping[str, Any], case: Any) -> dict:
-    if data.get("reason_category") == "no_information" and getattr(
-        case, "child_sexual_offence_flag", False
+    if data.get("reason_category") == "no_information" and (
+        getattr(case, "child_sexual_offence_flag", False)
+        or getattr(case, "register_child_sexual_offence", False)  # issue 5: the register's fact
     ):
         return {"reason_category": "The risk assessment recorded a child sexual offence "
                 "conviction, so 'no information held' cannot be the reason"}
@@ -433,12 +425,6 @@ _add(StepSpec(
     "complete_assessment",
     "Complete the full risk assessment",
     fields=(
-        Field("checks_completed", "Checks completed", Kind.multichoice, choices=CHECK_SOURCES,
-              hint="Tick every check done. Explain below any that do not apply."),
-        Field("checks_not_done_reason", "Why any check does not apply", required=False),
-        Field("subject_identity", "Subject identity", Kind.choice, choices=(
-            ("confirmed", "Confirmed (at least two independent identifiers agree)"),
-            ("no_trace", "No trace"))),
         Field("information_found", "Information found", Kind.choice, choices=(
             ("none_held", "No relevant information held"),
             ("child_sexual_offences", "Convictions for child sexual offences"),
@@ -458,7 +444,8 @@ _add(StepSpec(
         Field("representations_reason", "Why representations were not sought", required=False,
               hint="For example risk to the child or applicant, urgency, risk of absconding."),
     ),
-    rules=(_checks_all_resolved, _representations_decided, _no_trace_means_no_information),
+    # Every check resolved: enforced by the workflow's ``checks_resolved`` validator.
+    rules=(_representations_decided, _information_needs_a_confirmed_subject),
 ))
 _add(StepSpec(
     "invite_partner",

@@ -20,6 +20,8 @@ from workflows.status import Route, Stage, Status, stage_of
 
 if TYPE_CHECKING:
     from disclosure_app.models.invitation import CaseInvitation
+    from disclosure_app.models.register import RegisterPerson
+    from disclosure_app.models.risk import CaseCheck
     from disclosure_app.models.step import CaseStep
     from disclosure_app.models.user import User
 
@@ -77,6 +79,10 @@ class Case(Base):
     child_sexual_offence_flag: Mapped[bool] = mapped_column(default=False)
     recipient_is_applicant: Mapped[bool | None]
     urgent_safeguarding: Mapped[bool] = mapped_column(default=False)
+    # The risk check (services.risk_check): who the subject is, and what the register holds.
+    subject_identity: Mapped[str] = mapped_column(sa.String(16), default="unresolved")
+    subject_person_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("register_people.id"))
+    register_child_sexual_offence: Mapped[bool] = mapped_column(default=False)
 
     # The disclosure decision and its second approval (four eyes on both outcomes).
     proposed_outcome: Mapped[str | None] = mapped_column(sa.String(32))
@@ -110,6 +116,8 @@ class Case(Base):
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
     decision_author: Mapped[User | None] = relationship(foreign_keys=[decision_author_id])
     decision_approver: Mapped[User | None] = relationship(foreign_keys=[decision_approver_id])
+    subject_person: Mapped[RegisterPerson | None] = relationship()
+    checks: Mapped[list[CaseCheck]] = relationship(order_by="CaseCheck.id", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -121,6 +129,10 @@ class Case(Base):
         return user_id is not None and any(
             inv.user_id == user_id and inv.revoked_at is None for inv in self.invitations
         )
+
+    def resolved_check_sources(self) -> set[str]:
+        """Sources with a check record (done or not applicable): workflows.checks."""
+        return {check.source for check in self.checks}
 
 
 @event.listens_for(Case.status, "set")

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from disclosure_app.db import transaction
 from disclosure_app.models import Applicant, Case, Child, Subject, User
-from disclosure_app.services import idempotency, tokens
+from disclosure_app.services import idempotency, links, tokens
 from disclosure_app.services.errors import InputInvalid, NotFound
 from disclosure_app.services.idempotency import Purpose
 from disclosure_app.services.workflow import run_machine, stale_case
@@ -181,6 +181,7 @@ def _store_application(
         policy=policy,
         now=now,
     )
+    links.write_keys(session, case)
     return case
 
 
@@ -216,6 +217,7 @@ def open_right_to_know(
                 policy=policy,
                 now=now,
             )
+            links.write_keys(session, case)
             if claimed is not None:
                 claimed.case_id = case.id
     except idempotency.KeyUsed as used:

@@ -34,6 +34,7 @@ class Purpose(StrEnum):
     withdraw = "withdraw"
     dip_draw = "dip_draw"
     dip_review = "dip_review"
+    risk_check = "risk_check"  # the checklist, identity decisions and case links (issue 5)
 
 
 KEY_FIELD = "submission_key"

@@ -18,10 +18,8 @@ from sqlalchemy.orm import Session
 
 from disclosure_app.models import Case, RationaleFingerprint
 from workflows import rationale_quality as rq
+from workflows.checks import CheckOutcome
 from workflows.rationale_quality import CaseFacts, QualityReport, Similar
-from workflows.steps import CHECK_SOURCES
-
-_CHECK_CODES = [code for code, _ in CHECK_SOURCES]
 
 
 @dataclass(frozen=True)
@@ -60,14 +58,16 @@ def case_facts(case: Case) -> CaseFacts:
         names += [applicant.full_name, applicant.other_names]
         descriptions.append(applicant.relationship_to_subject)
     assessment = _latest_data(case, "complete_assessment")
-    checks = [c for c in assessment.get("checks_completed", []) if c in rq.CHECK_TERMS]
+    # The checks actually done (not those marked not applicable), as recorded on the checklist.
+    done = {c.source for c in case.checks if c.outcome == CheckOutcome.done}
+    checks = [code for code in rq.CHECK_TERMS if code in done]
     agencies = sorted({str(inv.user.agency) for inv in case.invitations if inv.user.agency})
     return CaseFacts(
         terms=rq.case_terms(names=names, descriptions=descriptions, checks=checks,
                             agencies=agencies),
         risk_level=assessment.get("risk_level"),
         information_found=assessment.get("information_found"),
-        subject_identity=assessment.get("subject_identity"),
+        subject_identity=str(case.subject_identity) if case.subject_identity else None,
         representations=assessment.get("representations"),
         representations_reason_given=bool(str(assessment.get("representations_reason") or "")
                                           .strip()),
@@ -104,7 +104,7 @@ def _examples(children: list[Any], subject: Any, checks: list[str]) -> tuple[str
     relationship = getattr(subject, "relationship_to_child", "") or ""
     if rq.description_words([relationship]) and len(relationship) <= 40:
         out.append(relationship.strip().lower())
-    ordered = [code for code in _CHECK_CODES if code in checks]
+    ordered = list(checks)
     if ordered:
         out.append(rq.CHECK_TERMS[ordered[0]][0])
     return tuple(out)

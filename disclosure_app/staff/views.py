@@ -32,7 +32,7 @@ from disclosure_app.db import get_session
 from disclosure_app.documents.views import case_documents
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services import applications, cases, idempotency, users, workflow
+from disclosure_app.services import applications, cases, idempotency, risk_check, users, workflow
 from disclosure_app.services.deadlines import deadlines, overdue_labels
 from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
 from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
@@ -47,7 +47,12 @@ from disclosure_app.staff.step_forms import (
     shown_values,
 )
 from workflows import MAY_SEND, DisclosureWorkflow
-from workflows.errors import DecisionMakerNotEligible, PreconditionUnmet, RationaleRequired
+from workflows.errors import (
+    DecisionMakerNotEligible,
+    GateClosed,
+    PreconditionUnmet,
+    RationaleRequired,
+)
 from workflows.fields import Kind, StepSpec
 from workflows.policy import APPROVAL_EVENTS
 from workflows.rationale_quality import (
@@ -58,7 +63,7 @@ from workflows.rationale_quality import (
 )
 from workflows.roles import Role
 from workflows.status import Status
-from workflows.steps import STEPS, step_for
+from workflows.steps import DECISION_STEP_EVENTS, STEPS, step_for
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 log = logging.getLogger(__name__)
@@ -70,6 +75,9 @@ ENTRY_EVENTS = frozenset({"submit_application", "open_right_to_know"})
 # Steps with a page of their own (the signed undertaking is a file upload).
 OWN_PAGES = {"record_undertaking": "documents.signed_undertaking"}
 CONTACT_READERS = frozenset({Role.case_officer, Role.decision_maker})
+# Steps whose page shows the risk check panel (identity, checklist, linked cases).
+RISK_PANEL_EVENTS = frozenset({"complete_assessment", "decide_no_disclosure",
+                               "record_disclosure_delivered", *DECISION_STEP_EVENTS})
 PRESUMPTION_WARNING = (
     "Presumption to disclose: the subject has a child sexual offence conviction and was assessed "
     "as a risk. A decision not to disclose needs a recorded reason why the presumption is "
@@ -149,6 +157,7 @@ def case(case_id: int) -> Any:
         show_decision=user.role is not Role.partner,
         record_pdf_available="documents.case_record" in current_app.view_functions,
         case_documents=case_documents(the_case, user),
+        risk=_risk_panel(the_case, user),
     )
 
 
@@ -161,6 +170,13 @@ def _shown_to(user: User, step: CaseStep) -> bool:
     if step.event == "invite_partner":
         return str((step.data or {}).get("partner_user_id")) == str(user.id)
     return step.event == "record_agency_view" and step.actor_id == user.id
+
+
+def _risk_panel(case: Case, user: User) -> risk_check.CasePanel | None:
+    """The risk check summary, linked cases and prompts: police and auditors, never partners."""
+    if user.role is Role.partner:
+        return None
+    return risk_check.case_panel(get_session(), case, case_policy())
 
 
 def _timeline_entry(step: CaseStep, partner_names: dict[int, str]) -> dict[str, Any]:
@@ -287,7 +303,9 @@ def step(case_id: int, event: str) -> Any:
     except RationaleRequired as exc:
         _add_errors(form, {"rationale": exc.message})
         return _step_page(_reload(case_id), spec, form), 400
-    except PreconditionUnmet as exc:
+    except (PreconditionUnmet, GateClosed) as exc:
+        # Something the step depends on is missing (the signed undertaking, a confirmed
+        # identity): keep what was typed and say what is missing.
         form.form_errors = [*form.form_errors, exc.message]
         return _step_page(_reload(case_id), spec, form), 409
     except StaleCase as exc:
@@ -371,6 +389,7 @@ def _step_page(
         no_partners_left=any(
             f.kind is Kind.partner and len(form[f.name].choices) <= 1 for f in spec.fields
         ),
+        risk=_risk_panel(case, _user()) if spec.event in RISK_PANEL_EVENTS else None,
     )
 
 

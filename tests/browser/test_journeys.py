@@ -18,7 +18,11 @@ import pytest
 from pypdf import PdfReader
 
 from disclosure_app import demo
-from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case
+from disclosure_app.db import get_session
+from disclosure_app.register.importer import CheckedFile, write_records
+from disclosure_app.register.records import parse_person
+from disclosure_app.services.audit import SystemActor
+from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case, test_register_people
 from workflows.status import Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -160,6 +164,19 @@ def record_signed_undertaking(page: Any, server: Any, case_id: int, scan: Path, 
     assert re.search(rf"/staff/cases/{case_id}$", page.url), page.content()[:3000]
     assert "Signed confidentiality undertaking: saved" in page.content()
     assert page.get_by_test_id("undertaking-state").inner_text() == "Signed copy on file"
+def import_subject_register(app: Any) -> None:
+    """The browser journey's subject in the register, beside a namesake with the same name and
+    date of birth at another address."""
+
+    subject = {**test_register_people()[-4], "person_id": "BROWSER-1", "surname": "Nobody",
+               "forenames": "Marcus", "aliases": []}
+    namesake = {**test_register_people()[-3], "person_id": "BROWSER-2", "surname": "Nobody",
+                "forenames": "Marcus"}
+    now = datetime.now(UTC)
+    with app.app_context():
+        records = [parse_person(p, now.date()) for p in (subject, namesake)]
+        write_records(get_session(), CheckedFile(records, "0" * 64, 2), file_name="b.jsonl",
+                      now=now, actor=SystemActor(name="tests"))
 
 
 def case_id_from(page: Any) -> int:
@@ -211,6 +228,43 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
     take_step(partner, server, case_id, "record_agency_view",
               {"information_held": "On licence until 2027.", "agency_view": "supports_disclosure"},
               "Probation support disclosure: the mother cannot protect the child otherwise.")
+
+    # --- The risk check: the subject among namesakes, confirmed by a colleague, every check.
+    import_subject_register(server.app)
+    officer.goto(f"{server.url}/staff/cases/{case_id}")
+    officer.click('a[href$="/identity"]')
+    assert officer.locator('tr[data-person="BROWSER-2"][data-classification="near_miss"]').count()
+    officer.check('input[name="person_id"][value="BROWSER-1"]')
+    officer.check('input[name="identifiers"][value="date_of_birth"]')
+    officer.check('input[name="identifiers"][value="register_id"]')
+    officer.fill('[name="register_id_reference"]', "Quoted by probation (OM Sian Lloyd)")
+    officer.fill('[name="note"]', "Date of birth agrees; probation quoted this register id.")
+    officer.locator('[data-testid="propose-form"] button[type="submit"]').click()
+    officer.wait_for_load_state()
+    assert "a colleague must now confirm it" in officer.content()
+    inspector = sign_in(browser, server, people["inspector"].email)
+    inspector.goto(f"{server.url}/staff/cases/{case_id}/identity")
+    inspector.check('input[name="decision"][value="confirm"]')
+    inspector.fill('[name="review_note"]', "Checked the record against the probation email.")
+    inspector.locator('[data-testid="review-form"] button[type="submit"]').click()
+    inspector.wait_for_load_state()
+    assert "Subject identity confirmed." in inspector.content()
+    for source in ("pnc", "pnd", "visor", "local_intelligence", "childrens_social_care",
+                   "probation_mappa", "previous_forces"):
+        officer.goto(f"{server.url}/staff/cases/{case_id}")
+        officer.click(f'tr[data-source="{source}"] a')
+        officer.check('input[name="outcome"][value="done"]')
+        fill(officer, {"checked_on": TODAY_PARTS, "result_summary": "Checked; see reference.",
+                       "reference": f"REF-{source}"})
+        officer.locator("main form button[type='submit']").click()
+        officer.wait_for_load_state()
+        assert "check recorded" in officer.content()
+    officer.goto(f"{server.url}/staff/cases/{case_id}/risk-check")
+    officer.check('input[name="purpose"][value="risk_assessment"]')
+    officer.get_by_role("button", name="Open the risk check").click()
+    officer.wait_for_load_state()
+    assert "indefinite (review possible from" in officer.content()
+    assert officer.locator('[data-testid="cso-flag"]').count() == 1
 
     take_step(officer, server, case_id, "complete_assessment", demo.ASSESS,
               "All checks complete; the risk to the child is high.")

@@ -32,8 +32,9 @@ from disclosure_app.services.errors import StaleCase
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
-from tests.factories import DISCLOSE, NO_DISCLOSURE, referral_input
-from workflows.status import Status
+from tests.factories import DISCLOSE, NO_DISCLOSURE, make_user, referral_input, resolve_risk_check
+from workflows.roles import Role
+from workflows.status import Route, Status
 
 URGENT = {"risk_identified": "The subject is living with the child tonight.",
           "action_taken": "csc_referral", "referral_reference": "CSC-1001",
@@ -44,6 +45,11 @@ DECISIONS = {
 }
 TO_DECISION = [("start_checks", {}), ("accept_for_assessment", demo.ACCEPT),
                ("complete_assessment", demo.ASSESS)]
+
+
+def second_officer(session: Any) -> Any:
+    """Whoever confirms the subject's identity: never the officer who proposed it."""
+    return make_user(session, Role.case_officer, name="Second Officer")
 
 
 def open_cases(app: Flask, officer: Any, count: int, steps: list[tuple[str, dict]]) -> list[int]:
@@ -58,6 +64,9 @@ def open_cases(app: Flask, officer: Any, count: int, steps: list[tuple[str, dict
                 session, referral_input(), user=officer, policy=policy, timescales=timescales,
                 now=now)
             for event, data in steps:
+                if event == "complete_assessment":
+                    resolve_risk_check(app, session, case, officer, second_officer(session), now,
+                                       route=Route.right_to_know)
                 take_step(session, StepRequest(case.id, event, case.version, data,
                                                f"Setting up: {event}."),
                           user=officer, policy=policy, now=now)

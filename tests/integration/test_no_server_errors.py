@@ -212,10 +212,11 @@ def urls_for(site: Site) -> Iterator[str]:
         "user_id": [str(i) for i in site.user_ids],
         "document_id": ["1"],
         "sample_id": ["1"],
+        "source": ["pnc", "previous_forces"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
-               "sample_id": [MISSING_ID]}
+               "sample_id": [MISSING_ID], "source": ["no_such_source"]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -266,6 +267,17 @@ POST_DATA = {
     "dip_sampling.record_review": {"result": "upheld", "findings": "Probe."},
     "documents.signed_undertaking": {"expected_version": "1", "rationale": "Probe.",
                                      "signed_by": "Probe"},
+    # The risk check's forms, complete, so that only the URL can refuse them.
+    "staff.propose_identity": {"person_id": "SAMPLE-000001", "note": "Probe.",
+                               "identifiers": ["date_of_birth", "address_history"],
+                               "submission_key": "k" * 43},
+    "staff.review_identity": {"decision_id": "1", "decision": "confirm",
+                              "review_note": "Probe.", "submission_key": "k" * 43},
+    "staff.no_trace": {"no_trace_note": "Probe.", "submission_key": "k" * 43},
+    "staff.check": {"outcome": "not_applicable", "reason": "Probe.",
+                    "submission_key": "k" * 43},
+    "staff.link_case": {"reference": "CSD-0000-0000", "reason": "Probe.",
+                        "submission_key": "k" * 43},
 }
 
 
@@ -284,7 +296,8 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     token = csrf_token(client, "/apply")  # any form's token is good for the whole session
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
-             "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1"}
+             "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
+             "source": "pnc"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

@@ -42,6 +42,9 @@ APPLICATION_TABLES = {
     "users", "cases", "applicants", "children", "subjects", "case_steps", "case_invitations",
     "audit_entries", "audit_chain_head", "submission_keys", "stored_documents",
     "rationale_fingerprints", "dip_sample_draws", "dip_samples",
+    # The risk check (issue 5).
+    "register_imports", "register_people", "register_names", "register_addresses",
+    "case_checks", "identity_decisions", "case_link_keys", "case_links",
 }
 
 

@@ -87,9 +87,10 @@ def test_timeline_shows_fields_with_labels_and_readable_values(app, staff, clien
     case = new_case(app, staff, Status.awaiting_decision)
     page = html(clients["case_officer"].get(f"/staff/cases/{case.id}"))
     timeline = page.split('data-testid="timeline"')[1]
-    assert "Checks completed" in timeline
-    assert "Police National Computer (PNC)" in timeline and "ViSOR / sex offender register" in \
-        timeline
+    # The checks are recorded on the checklist now (issue 5), shown above the timeline.
+    checklist = page.split('data-testid="checklist"')[1].split("</table>")[0]
+    assert "Police National Computer (PNC)" in checklist
+    assert "ViSOR / sex offender register" in checklist
     assert "Convictions for child sexual offences" in timeline  # a choice's label, not its code
     assert "child_sexual_offences" not in timeline.replace('data-field="', "")
     today = datetime.now(UTC).date()

@@ -30,6 +30,7 @@ from tests.factories import (
     make_user,
     record_undertaking,
     resolve,
+    resolve_risk_check,
 )
 from workflows.fields import Kind
 from workflows.roles import Rank, Role
@@ -45,6 +46,8 @@ PARTNER = "<partner>"  # replaced by the partner's user id
 # event -> (starting state, route, who posts, step data, state afterwards, setup steps)
 # setup steps are (event, who, data) taken through the service before the form is posted.
 Setup = list[tuple[str, str, dict[str, Any]]]
+# Not a workflow step: the risk check done on its own pages (checks, identity) before it is used.
+RISK_CHECK_DONE = ("resolve_risk_check", "case_officer", {})
 INVITE = ("invite_partner", "case_officer",
           {"partner_user_id": PARTNER, "information_requested": "Current risk assessment."})
 DELIVERED = {**demo.DELIVERED, "meeting_date": "D-0"}
@@ -91,7 +94,7 @@ VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]]
         {"representations_received": "yes", "representations_summary": "He denies access."},
         Status.full_risk_assessment, []),
     "complete_assessment": (Status.full_risk_assessment, Route.right_to_ask, "case_officer",
-                            demo.ASSESS, Status.awaiting_decision, []),
+                            demo.ASSESS, Status.awaiting_decision, [RISK_CHECK_DONE]),
     "invite_partner": (Status.awaiting_decision, Route.right_to_ask, "case_officer",
                        INVITE[2], Status.awaiting_decision, []),
     "record_agency_view": (
@@ -195,6 +198,10 @@ def run_setup(app, case_id: int, setup: Setup, staff: dict[str, Any]) -> None:
     with app.app_context():
         session = get_session()
         for event, who, data in setup:
+            if event == RISK_CHECK_DONE[0]:  # every check, and the identity confirmed
+                resolve_risk_check(app, session, session.get(Case, case_id), staff[who],
+                                   staff["decision_maker"], datetime.now(UTC))
+                continue
             version = session.get(Case, case_id).version
             if event == "record_undertaking":
                 record_undertaking(session, case_id, staff[who],

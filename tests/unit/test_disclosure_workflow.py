@@ -18,9 +18,11 @@ from workflows import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
     DisclosureWorkflow,
+    GateClosed,
     RationaleRequired,
     StepDataInvalid,
 )
+from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.errors import PreconditionUnmet
 from workflows.policy import MAY_SEND, CasePolicy
 from workflows.roles import Actor, Rank, Role
@@ -52,9 +54,17 @@ class FakeCase:
     disclosure_meeting_on: date | None = None
     undertaking_recorded: bool = False
     invited: set[int] = field(default_factory=lambda: {5})
+    # The risk check's facts: by default the subject is confirmed and every check is resolved,
+    # so the graph tests below see the legal transitions; the gates have tests of their own.
+    subject_identity: str = "confirmed"
+    register_child_sexual_offence: bool = False
+    resolved: set[str] = field(default_factory=lambda: {c for c, _ in DEFAULT_CHECK_SOURCES})
 
     def is_partner_invited(self, user_id: int | None) -> bool:
         return user_id in self.invited
+
+    def resolved_check_sources(self) -> set[str]:
+        return self.resolved
 
 
 OFFICER = Actor(1, Role.case_officer, "DC Officer", rank=Rank.constable)
@@ -433,12 +443,99 @@ def test_nothing_held_cannot_be_the_reason_when_a_conviction_was_found():
     assert "reason_category" in refused.value.errors
 
 
-def test_assessment_cannot_complete_with_unexplained_missing_checks():
-    case = case_in(S.full_risk_assessment)
-    data = {**VALID["complete_assessment"], "checks_completed": ["pnc"]}
+def test_assessment_cannot_complete_until_every_check_is_resolved():
+    case = case_in(S.full_risk_assessment, resolved={"pnc", "pnd"})
     with pytest.raises(StepDataInvalid) as refused:
-        send(case, "complete_assessment", data=data)
-    assert "checks_not_done_reason" in refused.value.errors
+        send(case, "complete_assessment")
+    assert "ViSOR" in refused.value.errors["checks"]
+    assert case.status is S.full_risk_assessment
+    case.resolved = {c for c, _ in DEFAULT_CHECK_SOURCES}
+    send(case, "complete_assessment")
+    assert case.status is S.awaiting_decision
+
+
+def test_the_checklist_is_configuration():
+    policy = CasePolicy(check_sources=(("pnc", "PNC"), ("force_rms", "Our own RMS")))
+    case = case_in(S.full_risk_assessment, resolved={"pnc"})
+    machine = DisclosureWorkflow(case, policy=policy)
+    with pytest.raises(StepDataInvalid) as refused:
+        machine.send("complete_assessment", actor=OFFICER, rationale="Done.",
+                     step=VALID["complete_assessment"], today=TODAY)
+    assert refused.value.errors["checks"].endswith("Our own RMS")
+
+
+@pytest.mark.parametrize("identity", ["unresolved", "proposed", "no_trace"])
+def test_nothing_held_needs_every_check_even_for_no_trace(identity):
+    case = case_in(S.awaiting_decision, subject_identity=identity, resolved={"pnc"})
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "decide_no_disclosure")
+    assert "reason_category" in refused.value.errors
+    other_reason = {**VALID["decide_no_disclosure"], "reason_category": "not_necessary"}
+    send(case, "decide_no_disclosure", data=other_reason)
+    assert case.status is S.decision_pending_approval
+
+
+GATED = [(S.awaiting_decision, "approve_disclosure_to_applicant"),
+         (S.awaiting_decision, "approve_disclosure_to_other"),
+         (S.awaiting_decision, "approve_other_information"),
+         (S.disclosure_approved, "record_disclosure_delivered")]
+
+
+@pytest.mark.parametrize("identity", ["unresolved", "proposed", "no_trace"])
+@pytest.mark.parametrize(("state", "event"), GATED)
+def test_identity_gate_blocks_every_disclosure_until_the_subject_is_confirmed(
+    state, event, identity
+):
+    case = case_in(state, subject_identity=identity, recipient_is_applicant=True)
+    with pytest.raises(GateClosed, match="identity is not confirmed"):
+        send(case, event)
+    assert case.status is state
+    case.subject_identity = "confirmed"
+    send(case, event)
+    assert case.status is LEGAL_ASK[(state, event)]
+
+
+def test_no_trace_allows_only_a_no_disclosure_outcome():
+    case = case_in(S.awaiting_decision, subject_identity="no_trace")
+    send(case, "decide_no_disclosure")
+    send(case, "countersign_decision", actor=APPROVER)
+    assert case.status is S.no_disclosure_decided
+
+
+def test_approving_a_disclosure_passes_the_identity_gate_again():
+    case = case_in(S.decision_pending_approval, subject_identity="proposed")
+    with pytest.raises(GateClosed):
+        send(case, "countersign_decision", actor=APPROVER)
+    assert case.status is S.decision_pending_approval
+
+
+def test_a_register_conviction_rules_out_nothing_held_at_assessment_and_decision():
+    case = case_in(S.full_risk_assessment, register_child_sexual_offence=True)
+    nothing = {**VALID["complete_assessment"], "information_found": "none_held"}
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "complete_assessment", data=nothing)
+    assert "information_found" in refused.value.errors
+    decided = case_in(S.awaiting_decision, register_child_sexual_offence=True)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(decided, "decide_no_disclosure")
+    assert "reason_category" in refused.value.errors
+
+
+@pytest.mark.parametrize("identity", ["unresolved", "proposed"])
+def test_assessment_needs_the_identity_resolved_one_way_or_the_other(identity):
+    case = case_in(S.full_risk_assessment, subject_identity=identity)
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "complete_assessment")
+    assert "subject_identity" in refused.value.errors
+
+
+def test_information_cannot_be_attributed_to_a_subject_who_was_not_traced():
+    case = case_in(S.full_risk_assessment, subject_identity="no_trace")
+    with pytest.raises(StepDataInvalid) as refused:
+        send(case, "complete_assessment")
+    assert "information_found" in refused.value.errors
+    send(case, "complete_assessment", data=demo.ASSESS_NOTHING)
+    assert case.status is S.awaiting_decision
 
 
 def test_assessment_needs_a_representations_decision():

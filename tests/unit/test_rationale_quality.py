@@ -29,7 +29,7 @@ from workflows.rationale_quality import (
     shingles,
 )
 from workflows.roles import Agency
-from workflows.steps import CHECK_SOURCES
+from workflows.checks import DEFAULT_CHECK_SOURCES as CHECK_SOURCES
 
 FACTS = CaseFacts(
     terms=case_terms(
