@@ -13,6 +13,7 @@ from disclosure_app.context import now
 from disclosure_app.db import get_session
 from disclosure_app.pdf import records
 from disclosure_app.pdf.records import DocumentTooLong, build_case_record
+from disclosure_app.sensitive import justification, requires_reason
 from disclosure_app.services.cases import record_download
 from disclosure_app.services.step_display import people_names
 from disclosure_app.services.workflow import load_case_in_scope
@@ -23,6 +24,7 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 @bp.get("/cases/<id:case_id>/decision-record.pdf")
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
+@requires_reason("decision_record")  # it holds the subject's and children's details
 def case_record(case_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
     case = load_case_in_scope(session, current_user, case_id)
@@ -45,6 +47,7 @@ def case_record(case_id: int):  # type: ignore[no-untyped-def]
             "document": "decision_record",
             "reference": case.reference,
             "sha256": hashlib.sha256(pdf).hexdigest(),
+            **justification(case_id),
         },
         now=generated_at,
     )
