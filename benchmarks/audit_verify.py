@@ -116,7 +116,8 @@ def bench_verify(count: int, repeat: int) -> None:
         verified = time_best(full, repeat)
         chain_only = time_best(lambda: full(merkle=False), repeat)
         print(f"raw SHA-256, one per entry line : {raw:6.2f} s  ({count / raw:,.0f} entries/s)")
-        print(f"raw SHA-256, whole file stream  : {stream:6.2f} s  ({size / stream / 1e6:,.0f} MB/s)")
+        print(f"raw SHA-256, whole file stream  : {stream:6.2f} s  "
+              f"({size / stream / 1e6:,.0f} MB/s)")
         print(f"verify.py --no-merkle (chain, seq numbers, signatures, sizes): {chain_only:6.2f} s"
               f"  ({count / chain_only:,.0f} entries/s) = {raw / chain_only:.2f}x raw per-entry")
         print(f"verify.py complete (+ RFC 6962 root at every checkpoint): {verified:6.2f} s  "

@@ -17,6 +17,12 @@ from disclosure_app.services import checkpoints
 
 
 def register(audit_group: AppGroup) -> None:
+    _key_commands(audit_group)
+    _checkpoint_command(audit_group)
+    _export_commands(audit_group)
+
+
+def _key_commands(audit_group: AppGroup) -> None:
     @audit_group.command("keygen")
     @click.option("--private", "private_path", required=True, type=click.Path(path_type=Path),
                   help="New file for the private key (mode 0600): for the signing account only.")
@@ -32,6 +38,8 @@ def register(audit_group: AppGroup) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Public key (publish it; auditors verify with it):\n{signer.verifier_key}")
 
+
+def _checkpoint_command(audit_group: AppGroup) -> None:
     @audit_group.command("checkpoint")
     @click.option("--key-file", required=True, envvar="AUDIT_SIGNING_KEY_FILE",
                   type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -49,7 +57,8 @@ def register(audit_group: AppGroup) -> None:
             raise click.ClickException(str(exc)) from exc
         session = get_session()
         at = now()
-        due = checkpoints.is_due(session, at, every_entries=config["AUDIT_CHECKPOINT_EVERY_ENTRIES"],
+        due = checkpoints.is_due(session, at,
+                                 every_entries=config["AUDIT_CHECKPOINT_EVERY_ENTRIES"],
                                  every_minutes=config["AUDIT_CHECKPOINT_EVERY_MINUTES"])
         last = checkpoints.newest(session)
         if not due and not (force and (last is None or last.tree_size
@@ -72,6 +81,8 @@ def register(audit_group: AppGroup) -> None:
         for path in made.copies:
             click.echo(f"Copied to {path}")
 
+
+def _export_commands(audit_group: AppGroup) -> None:
     @audit_group.command("export")
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
     def export(directory: Path) -> None:

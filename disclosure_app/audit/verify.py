@@ -326,7 +326,8 @@ def _fail(seq: int | None, problem: str, entries: int = 0) -> Result:
     return Result(False, entries, seq, problem)
 
 
-def read_checkpoints(paths: Iterable[Path], key: VerifierKey) -> tuple[list[Checkpoint], Result | None]:
+def read_checkpoints(paths: Iterable[Path],
+                     key: VerifierKey) -> tuple[list[Checkpoint], Result | None]:
     checkpoints = []
     for path in paths:
         try:

@@ -41,12 +41,12 @@ def build_report(report: Report, *, force_name: str, generated_at: datetime,
         draw_running_heads(canvas, force_name=force_name, reference="Audit report")
 
     doc.addPageTemplates([PageTemplate(id="report", frames=[frame], onPage=on_page)])
+    cut = " (the newest only: narrow the search)" if report.truncated else ""
     story: list[Any] = [
         text(report.title, "title"),
         text(description),
         text(f"Generated {generated_at:%d %B %Y %H:%M} UTC by {generated_by}. "
-             f"{len(report.rows)} row(s){' (the first only: narrow the search)' if report.truncated else ''}.",
-             "small"),
+             f"{len(report.rows)} row(s){cut}.", "small"),
     ]
     if report.rows:
         width = doc.width / len(report.columns)
