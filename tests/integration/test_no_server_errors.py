@@ -52,6 +52,14 @@ ABSURD_QUERIES = {
         "action=%00", "category=ü", "reference=ü", "reference=" + "Z" * 300,
         "date_from=2026-05-01&date_to=2026-01-01",
     ],
+    "/audit/consultations": [
+        "subject=%00", "subject=" + "x" * 300, "reference=ü", "reference=CSD-0000-0000",
+        "subject=Nobody&date_from=2026-02-30", "date_to=0001-01-01",
+    ],
+    "/audit/staff": ["actor=abc", "actor=" + "9" * 30, "actor=1&date_from=9999-99-99"],
+    "/audit/security-events": ["kind=nonsense", "kind=%00",
+                               "date_from=2026-05-01&date_to=2026-01-01"],
+    "/audit/alerts": ["date_from=0001-01-01", "date_to=" + "9" * 40],
 }
 ABSURD_QUERIES["/audit/export.csv"] = ABSURD_QUERIES["/audit/"]
 
@@ -210,9 +218,12 @@ def urls_for(site: Site) -> Iterator[str]:
         "event": sorted(STEPS),
         "token": [site.token],
         "user_id": [str(i) for i in site.user_ids],
+        "name": ["consultations", "staff", "disclosures", "alerts", "security", "integrity"],
+        "fmt": ["csv", "pdf"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
-               "token": ["A" * 43], "user_id": [MISSING_ID]}
+               "token": ["A" * 43], "user_id": [MISSING_ID], "name": ["everything"],
+               "fmt": ["xlsx"]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -260,6 +271,7 @@ POST_DATA = {
     "public.withdraw": {"confirm": "y", "reason": "Probe."},
     "staff.step": {"expected_version": "1", "rationale": "Probe."},
     "admin.set_active": {"active": "0"},
+    "sensitive.give_reason": {"reason": "case_work", "section": "subject", "next": ""},
 }
 
 

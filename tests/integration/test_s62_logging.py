@@ -189,3 +189,16 @@ def test_no_audit_payload_holds_a_name_or_date_of_birth_from_the_case_tables(app
     assert len(payloads) > 30
     leaks = sorted({value for value in personal for p in payloads if value in p})
     assert leaks == []
+
+
+def test_an_auditors_reason_writes_only_to_the_log(app, staff, clients, case):
+    with app.app_context():
+        before = get_session().get(Case, case.id)
+        version, status, steps = before.version, before.status, [s.id for s in before.steps]
+    give_reason(clients["auditor"], case.id, reason="audit")
+    with app.app_context():
+        after = get_session().get(Case, case.id)
+        assert (after.version, after.status) == (version, status)
+        assert [s.id for s in after.steps] == steps
+    [reason] = entries(app, action="sensitive_access_justified")
+    assert reason.actor_id == staff["auditor"].id and reason.category == "consultation"

@@ -21,7 +21,7 @@ from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
-from tests.factories import PASSWORD, make_case, make_user, resolve
+from tests.factories import PASSWORD, give_reason, make_case, make_user, resolve
 from workflows.fields import Kind
 from workflows.roles import Rank, Role
 from workflows.status import Route, Status
@@ -553,6 +553,8 @@ def test_case_officer_opens_a_right_to_know_case_and_lands_on_it(app, staff, cli
     response = officer.post("/staff/right-to-know/new", data=right_to_know_payload())
 
     assert response.status_code == 303
+    # The subject and child are shown once the officer has given a reason (issue 6).
+    give_reason(officer, int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
     page = officer.get(response.headers["Location"])
     text = page.get_data(as_text=True)
     assert page.status_code == 200
