@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "(`make run` creates one for local use)."
         )
 
+    _refuse_signing_key(app)
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(PROJECT_ROOT / "templates")),
@@ -75,7 +76,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from disclosure_app import integrity
 
     integrity.init_app(app)  # write guard for reconciliation mode; start-up self-check (R-11)
+    from disclosure_app import security_events
+
+    security_events.init_app(app)  # authorisation denials into the security event log
     return app
+
+
+def _refuse_signing_key(app: Flask) -> None:
+    """The web process must not be able to sign checkpoints (SEC-34): only the public key may
+    be configured. A private key anywhere in the configuration stops the app from starting."""
+    from disclosure_app.services.checkpoints import is_private_key
+
+    for name, value in app.config.items():
+        if is_private_key(value) or name in ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"):
+            raise RuntimeError(
+                f"{name}: the web app must not hold the audit signing key. Configure only "
+                "AUDIT_PUBLIC_KEY; `flask audit checkpoint --key-file` reads the private key.")
+    key_file = app.config.get("AUDIT_PUBLIC_KEY_FILE")
+    if key_file and not app.config.get("AUDIT_PUBLIC_KEY"):
+        text = Path(key_file).read_text(encoding="ascii").strip()
+        if is_private_key(text):
+            raise RuntimeError("AUDIT_PUBLIC_KEY_FILE holds a private key")
+        app.config["AUDIT_PUBLIC_KEY"] = text
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -86,9 +108,10 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.documents.views import bp as documents_bp
     from disclosure_app.health import bp as health_bp
     from disclosure_app.public.views import bp as public_bp
+    from disclosure_app.sensitive import bp as sensitive_bp
     from disclosure_app.staff import risk_views  # noqa: F401  (routes on staff_bp)
     from disclosure_app.staff.views import bp as staff_bp
 
     for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, dip_sampling_bp, admin_bp,
-               health_bp):
+               health_bp, sensitive_bp):
         app.register_blueprint(bp)

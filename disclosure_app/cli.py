@@ -75,12 +75,20 @@ def register_cli(app: Flask) -> None:
     def audit_verify(tail: int | None) -> None:
         """Recompute the whole hash chain; exit 1 naming the first bad entry."""
 
+        from disclosure_app.services import checkpoints
+
         session = get_session()
         result = audit.verify_chain(session) if tail is None else audit.verify_tail(session, tail)
+        session.rollback()
+        checkpoints.record_verification(session, result, scope="full" if tail is None else "tail",
+                                        by="audit verify", now=now())
         click.echo(result.summary())
         sys.exit(0 if result.ok else 1)
 
     _register_durability_commands(app, audit_group)
+    from disclosure_app import audit_cli
+
+    audit_cli.register(audit_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(_register_group())
 

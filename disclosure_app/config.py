@@ -56,3 +56,22 @@ class DefaultConfig:
 
     QUEUE_PAGE_SIZE = 25
     AUDIT_PAGE_SIZE = 50
+
+    # The decision log's signed checkpoints (SECURITY.md SEC-34). The web app holds only the
+    # PUBLIC key (its text, or a file holding it); the private key is handed to
+    # `flask audit checkpoint --key-file` by a separate account and never configured here.
+    AUDIT_LOG_ORIGIN = "northshire.police.example/disclosure-audit"
+    AUDIT_PUBLIC_KEY: str | None = None
+    AUDIT_PUBLIC_KEY_FILE: str | None = None
+    AUDIT_CHECKPOINT_EVERY_ENTRIES = 1000
+    AUDIT_CHECKPOINT_EVERY_MINUTES = 60
+    # Directories each new checkpoint is copied to (a DPO mailbox drop, a witness's inbox).
+    AUDIT_CHECKPOINT_COPY_DIRS: tuple[str, ...] = ()
+
+    # Misuse alerts on the auditor's console (SECURITY.md SEC-32a; ICO logging guidance).
+    ALERT_BULK_CONSULTATIONS = 50  # distinct cases one person opens ...
+    ALERT_BULK_WINDOW_MINUTES = 60  # ... within this window
+    ALERT_DENIALS = 20  # authorisation denials one person gets ...
+    ALERT_DENIAL_WINDOW_MINUTES = 10  # ... within this window
+    ALERT_LOOKBACK_DAYS = 7  # how far back the console looks unless told otherwise
+

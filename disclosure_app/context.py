@@ -95,7 +95,13 @@ _NAV = [
     ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
     ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
     ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
-    ("Audit", "audit.index", {Role.auditor}),
+    ("Audit log", "audit.index", {Role.auditor}),
+    ("Integrity", "audit.integrity", {Role.auditor}),
+    ("Consultations", "audit.consultations", {Role.auditor}),
+    ("Staff activity", "audit.staff_activity", {Role.auditor}),
+    ("Disclosures", "audit.disclosures", {Role.auditor}),
+    ("Alerts", "audit.alerts", {Role.auditor}),
+    ("Security events", "audit.security_events", {Role.auditor}),
     ("Staff accounts", "admin.users", {Role.admin}),
 ]
 

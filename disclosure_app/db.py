@@ -139,7 +139,9 @@ def utcnow() -> datetime:
 # in the public schema) and may only read and append to the decision log. Re-applied after every
 # upgrade, so tables added by later migrations are covered.
 
-APPEND_ONLY_TABLES = ("audit_entries",)
+APPEND_ONLY_TABLES = (
+    "audit_entries", "audit_checkpoints", "audit_verifications", "security_events",
+)
 READ_ONLY_TABLES = ("alembic_version",)
 # A person's names and addresses in the offender register are a copy of an external extract,
 # rewritten whenever that person is imported again: the one place the app deletes rows.

@@ -92,6 +92,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        from disclosure_app.security_events import Kind, log_event
+
+        log_event(Kind.csrf_failed, reason=exc.description[:100])  # never the token itself
         return _page(400, "Your form expired or was not sent from this service. Go back, reload "
                      "the page and try again. Nothing was saved.")
 

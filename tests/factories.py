@@ -284,3 +284,12 @@ def make_case(
         assert case.status is status, (case.status, status)
         session.expunge_all()
         return case, token
+
+
+def give_reason(client: Any, case_id: int, *, section: str = "subject",
+                reason: str = "case_work", note: str = "") -> Any:
+    """Record why this signed-in client needs a case's sensitive sections (once per session)."""
+    response = client.post(f"/staff/cases/{case_id}/reason",
+                           data={"reason": reason, "note": note, "section": section, "next": ""})
+    assert response.status_code == 303, response.status_code
+    return response

@@ -155,3 +155,4 @@ def _csv_body(filt: AuditFilter, up_to: int):  # type: ignore[no-untyped-def]
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
+from disclosure_app.audit import console  # noqa: E402,F401  (registers the report views on bp)

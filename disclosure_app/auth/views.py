@@ -11,7 +11,9 @@ from disclosure_app.access import STAFF, allow, public
 from disclosure_app.auth.forms import LoginForm, LogoutForm
 from disclosure_app.context import now
 from disclosure_app.db import get_session
+from disclosure_app.security_events import Kind, log_event
 from disclosure_app.services import users
+from disclosure_app.services.security_log import identifier_hash
 from workflows.roles import Role
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
@@ -45,7 +47,11 @@ def login():  # type: ignore[no-untyped-def]
         if user is not None:
             session.clear()  # a fresh session at sign-in: no fixation
             login_user(user, remember=False)
+            log_event(Kind.login_succeeded, user_id=user.id, factor="password")
             return redirect(_safe_next(request.args.get("next")) or home_for(user.role))
+        # Who tried: the hash of what they typed (it may be a password typed in the wrong box).
+        log_event(Kind.login_failed, factor="password",
+                  identifier_sha256=identifier_hash(form.email.data or ""))
         form.email.errors = list(form.email.errors) + ["Enter a correct email address and password"]
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
@@ -55,6 +61,7 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     form = LogoutForm()
     if form.validate_on_submit():
+        log_event(Kind.logout)
         users.end_sessions(get_session(), current_user.id, now=now())
         logout_user()
         session.clear()

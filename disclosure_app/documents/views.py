@@ -40,6 +40,7 @@ from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, User
 from disclosure_app.pdf import records
 from disclosure_app.pdf.records import DocumentTooLong, build_case_record
+from disclosure_app.sensitive import justification, requires_reason
 from disclosure_app.services import case_bundle, documents, idempotency, workflow
 from disclosure_app.services.cases import record_download
 from disclosure_app.services.documents import DocumentAltered
@@ -76,6 +77,7 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
 
 @bp.get("/cases/<id:case_id>/decision-record.pdf")
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
+@requires_reason("decision_record")  # it holds the subject's and children's details
 def case_record(case_id: int) -> Response:
     session = get_session()
     case = load_case_in_scope(session, current_user, case_id)
@@ -98,6 +100,7 @@ def case_record(case_id: int) -> Response:
             "document": "decision_record",
             "reference": case.reference,
             "sha256": hashlib.sha256(pdf).hexdigest(),
+            **justification(case_id),
         },
         now=generated_at,
     )
@@ -252,6 +255,7 @@ def stored_document(case_id: int, document_id: int) -> Response:
 
 @bp.get("/cases/<id:case_id>/bundle.zip")
 @allow(Role.auditor)
+@requires_reason("decision_record")  # the decision record inside holds the subject's details
 def case_bundle_zip(case_id: int) -> Response:
     filename, content = case_bundle.export_case_bundle(get_session(), _user(), case_id,
                                                        now=now(), letterhead=letterhead())

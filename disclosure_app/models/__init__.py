@@ -1,6 +1,7 @@
 """Every model, imported so that ``Base.metadata`` is complete (Alembic and tests rely on it)."""
 
-from disclosure_app.models.audit import AuditEntry, ChainHead
+from disclosure_app.models.access_reason import AccessReason
+from disclosure_app.models.audit import AuditCheckpoint, AuditEntry, AuditVerification, ChainHead
 from disclosure_app.models.case import Applicant, Case, Child, Subject
 from disclosure_app.models.dip_sample import DipSample, DipSampleDraw
 from disclosure_app.models.document import StoredDocument
@@ -13,13 +14,17 @@ from disclosure_app.models.register import (
     RegisterPerson,
 )
 from disclosure_app.models.risk import CaseCheck, CaseLink, CaseLinkKey, IdentityDecision
+from disclosure_app.models.security import SecurityEvent
 from disclosure_app.models.step import CaseStep
 from disclosure_app.models.submission import SubmissionKey
 from disclosure_app.models.user import User
 
 __all__ = [
+    "AccessReason",
     "Applicant",
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditVerification",
     "Case",
     "CaseCheck",
     "CaseInvitation",
@@ -36,6 +41,7 @@ __all__ = [
     "RegisterImport",
     "RegisterName",
     "RegisterPerson",
+    "SecurityEvent",
     "StoredDocument",
     "Subject",
     "SubmissionKey",

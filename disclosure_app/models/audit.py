@@ -54,6 +54,44 @@ class ChainHead(Base):
     entry_hash: Mapped[str] = mapped_column(sa.String(64), default=GENESIS_HASH)
 
 
+class AuditCheckpoint(Base):
+    """A signed tree head: the RFC 6962 root over the first ``tree_size`` entry hashes, as a
+    C2SP signed note. One per size (a second, different root for a size would be a fork)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(unique=True)
+    root_hash: Mapped[str] = mapped_column(sa.String(64))
+    head_hash: Mapped[str] = mapped_column(sa.String(64))  # entry_hash of entry ``tree_size``
+    origin: Mapped[str] = mapped_column(sa.String(200))
+    key_name: Mapped[str] = mapped_column(sa.String(200))
+    key_id: Mapped[str] = mapped_column(sa.String(8))
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+
+class AuditVerification(Base):
+    """One run of a verification of the log (what the auditor's status page reports)."""
+
+    __tablename__ = "audit_verifications"
+    __table_args__ = (sa.Index("ix_audit_verifications_at", "verified_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[datetime]
+    scope: Mapped[str] = mapped_column(sa.String(16))  # full, tail, checkpoint
+    by: Mapped[str] = mapped_column(sa.String(160))
+    ok: Mapped[bool]
+    entries_checked: Mapped[int]
+    head_seq: Mapped[int]
+    first_bad_seq: Mapped[int | None]
+    problem: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+# Tables the application only ever appends to (the database refuses UPDATE and DELETE too).
+APPEND_ONLY_MODELS: tuple[type[Base], ...] = (AuditEntry, AuditCheckpoint, AuditVerification)
+
+
 class AuditLogIsAppendOnly(Exception):
     pass
 
@@ -62,5 +100,15 @@ class AuditLogIsAppendOnly(Exception):
 def _refuse_audit_changes(session: Session, _ctx: object, _instances: object) -> None:
     """First line of defence; the database triggers are the second (bulk statements skip this)."""
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEntry):
-            raise AuditLogIsAppendOnly("audit entries cannot be changed or deleted")
+        if isinstance(obj, APPEND_ONLY_MODELS + _EXTRA_APPEND_ONLY):
+            raise AuditLogIsAppendOnly(f"{type(obj).__tablename__} rows cannot be changed or "
+                                       "deleted")
+
+
+# Append-only models defined in other modules register themselves here.
+_EXTRA_APPEND_ONLY: tuple[type[Base], ...] = ()
+
+
+def register_append_only(model: type[Base]) -> None:
+    global _EXTRA_APPEND_ONLY
+    _EXTRA_APPEND_ONLY = (*_EXTRA_APPEND_ONLY, model)

@@ -103,8 +103,19 @@ def queue_page(
     return QueuePage(cases=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
 
 
-def view_case(session: Session, user: User, case_id: int, *, purpose: str, now: datetime) -> Case:
-    """Open a case for a staff member and log the consultation, in one transaction."""
+def view_case(
+    session: Session,
+    user: User,
+    case_id: int,
+    *,
+    purpose: str,
+    now: datetime,
+    justification: dict[str, object] | None = None,
+) -> Case:
+    """Open a case for a staff member and log the consultation, in one transaction.
+
+    ``justification``: ids and codes saying why (the entry number of the reason given for the
+    sensitive sections, which sections were shown), never free text."""
     with transaction(session):
         case = load_case_in_scope(session, user, case_id)
         audit.append(
@@ -114,7 +125,7 @@ def view_case(session: Session, user: User, case_id: int, *, purpose: str, now: 
             action="case_viewed",
             category=Category.consultation,
             case_id=case.id,
-            details={"reference": case.reference, "purpose": purpose},
+            details={"reference": case.reference, "purpose": purpose, **(justification or {})},
         )
     return case
 

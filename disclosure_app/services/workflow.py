@@ -67,6 +67,23 @@ def audit_details(spec: StepSpec, data: dict[str, Any], rationale: str) -> dict[
     }
 
 
+def disclosure_recipient(case: Case, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Who received information in a disclosure step (DPA 2018 s.62(3)), as ids and codes; a
+    person without an account is named only by the SHA-256 of the name the decision recorded.
+    The justification of a step is its rationale, whose hash every entry carries."""
+    if event == "invite_partner":
+        return {"recipient": {"kind": "partner_agency_member",
+                              "user_id": int(data.get("partner_user_id") or 0) or None}}
+    if event != "record_disclosure_delivered":
+        return {}
+    if case.recipient_is_applicant:
+        return {"recipient": {"kind": "applicant",
+                              "applicant_id": case.applicant.id if case.applicant else None}}
+    decisions = [s for s in case.steps if s.event.startswith("approve_disclosure")]
+    name = (decisions[-1].data or {}).get("recipient_name", "") if decisions else ""
+    return {"recipient": {"kind": "other_person", "name_sha256": sha256_hex(str(name))}}
+
+
 class StepRecorder:
     """Machine listener: writes the step record and its audit entry in the same transaction."""
 
@@ -107,6 +124,7 @@ class StepRecorder:
             details={
                 "reference": case.reference,
                 **audit_details(spec, data, rationale),
+                **disclosure_recipient(case, str(event), data),
                 **({"quality": quality.to_record()} if quality is not None else {}),
             },
         )

@@ -26,6 +26,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from disclosure_app import sensitive
 from disclosure_app.access import CASE_READERS, allow
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
@@ -141,8 +142,12 @@ def _queue_page(
 @allow(*CASE_READERS)
 def case(case_id: int) -> Any:
     user = _user()
+    # The subject's and children's details only after a reason (issue 6: once per case per
+    # session); the consultation entry names the reason's entry and the sections shown.
+    reason_seq = sensitive.reason_given(case_id)
+    shown = {"sections": ["subject", "children"], "reason_seq": reason_seq} if reason_seq else {}
     the_case = cases.view_case(
-        get_session(), user, case_id, purpose="Case page opened", now=now()
+        get_session(), user, case_id, purpose="Case page opened", now=now(), justification=shown
     )
     partner_names = {inv.user_id: inv.user.display_name for inv in the_case.invitations}
     return render_template(
@@ -158,6 +163,8 @@ def case(case_id: int) -> Any:
         record_pdf_available="documents.case_record" in current_app.view_functions,
         case_documents=case_documents(the_case, user),
         risk=_risk_panel(the_case, user),
+        sensitive_open=reason_seq is not None,
+        reason_form=None if reason_seq else sensitive.reason_form(case_id, "subject"),
     )
 
 

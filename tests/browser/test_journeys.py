@@ -294,6 +294,12 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
               {"referrals_complete": "yes", "review_date": "D+5"}, "All actions complete.")
     officer.goto(f"{server.url}/staff/cases/{case_id}")
     assert "Closed" in officer.content()
+    # The subject's details only after a reason (logged), once for this case in this session.
+    assert "Marcus Nobody" not in officer.content()
+    officer.check('input[name="reason"][value="case_work"]')
+    officer.get_by_role("button", name="Continue").click()
+    officer.wait_for_load_state()
+    assert "Marcus Nobody" in officer.content()
 
     # --- The applicant now sees only "Completed".
     page.goto(status_link)
@@ -311,12 +317,25 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
                  demo.DISCLOSE["lawful_basis"],
                  "Probation support disclosure: the mother cannot protect the child otherwise."):
         assert text in trail
+    auditor.click('a[href$="decision-record.pdf"]')  # it holds the subject: a reason first
+    auditor.wait_for_load_state()
+    assert "Why do you need to see these details?" in auditor.content()
+    auditor.check('input[name="reason"][value="audit"]')
     with auditor.expect_download() as download_info:
-        auditor.click('a[href$="decision-record.pdf"]')
+        auditor.get_by_role("button", name="Continue").click()
     pdf = PdfReader(io.BytesIO(open(download_info.value.path(), "rb").read()))
     text = " ".join(p.extract_text() for p in pdf.pages)
     assert reference in text
     assert "Disclosure delivered in person." in re.sub(r"\s+", " ", text)
+
+    # --- The auditor finds who looked at the subject, and why.
+    auditor.goto(f"{server.url}/audit/consultations")
+    auditor.fill('input[name="subject"]', "Marcus Nobody")
+    auditor.get_by_role("button", name="Show").click()
+    auditor.wait_for_load_state()
+    rows = auditor.locator('[data-testid="report-rows"]').inner_text()
+    assert people["officer"].full_name in re.sub(r"\s+", " ", rows)
+    assert "I am working on this case" in rows
 
 
 def test_a_case_ends_in_no_disclosure_through_the_browser(browser, live_server, people):

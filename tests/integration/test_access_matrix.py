@@ -99,6 +99,17 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.integrity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.consultations", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.staff_activity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.disclosures", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.alerts", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.security_events", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.report_export", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    # The reason asked before a case's sensitive sections: anyone who may read the case (an
+    # uninvited partner gets the same 404 as for a missing case); an empty form is 400.
+    ("sensitive.give_reason", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403),
+    ("sensitive.give_reason", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 400, 403),
     # Documents: police and auditors only, never partners (even invited) or administrators.
     ("documents.case_record", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
     # The undertaking and the applicant's letters: police only, and only at the right point in
@@ -160,12 +171,15 @@ class World:
         if endpoint in ("staff.case", "audit.case_trail", "documents.case_record",
                         "documents.undertaking", "documents.non_disclosure_letter",
                         "documents.closure_letter", "documents.signed_undertaking",
-                        "documents.case_bundle_zip", *CASE_ONLY_RISK_ENDPOINTS):
+                        "documents.case_bundle_zip", "sensitive.give_reason",
+                        *CASE_ONLY_RISK_ENDPOINTS):
             values["case_id"] = case_id
         elif endpoint == "documents.stored_document":
             values.update(case_id=case_id, document_id=MISSING_ID)
         elif endpoint == "staff.check":
             values.update(case_id=case_id, source="pnc")
+        elif endpoint == "audit.report_export":
+            values.update(name="disclosures", fmt="csv")
         elif endpoint == "staff.step":
             values.update(case_id=case_id, event=STEP_EVENT.get(role, DEFAULT_EVENT))
         elif endpoint in ("public.status", "public.withdraw"):
@@ -198,6 +212,12 @@ def world(app: Flask, staff: dict[str, Any], clients: dict[str, FlaskClient]) ->
     all_clients = dict(clients)
     all_clients["partner_invited"] = sign_in(app, invited_email)
     all_clients["applicant"] = app.test_client()
+    # The decision record needs a reason given in the session (issue 6); the prompt itself has
+    # its own rows, and its redirect is tested in test_documents.
+    for role in ("case_officer", "decision_maker", "auditor"):
+        response = all_clients[role].post(f"/staff/cases/{case.id}/reason", data={
+            "reason": "case_work", "section": "decision_record", "next": ""})
+        assert response.status_code == 303
     emails = {key: user.email for key, user in staff.items()}
     emails["partner_invited"] = invited_email
     return World(app, all_clients, case.id, token, staff["partner"].id, emails)

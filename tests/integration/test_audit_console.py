@@ -360,7 +360,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(closed_case, clients, url):
 
 def test_there_are_no_post_routes_under_audit(app):
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/audit")]
-    assert {r.endpoint for r in rules} == {"audit.index", "audit.case_trail", "audit.export_csv"}
+    assert {r.endpoint for r in rules} == {
+        "audit.index", "audit.case_trail", "audit.export_csv", "audit.integrity",
+        "audit.consultations", "audit.staff_activity", "audit.disclosures", "audit.alerts",
+        "audit.security_events", "audit.report_export"}
     for rule in rules:
         assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
 

@@ -37,6 +37,7 @@ from tests.factories import (
     SUBJECT_ADDRESS,
     SUBJECT_DOB,
     SUBJECT_NAME,
+    give_reason,
     make_case,
 )
 from workflows.status import Route, Status
@@ -569,6 +570,9 @@ def test_the_bundle_holds_verifiable_copies_of_everything_and_the_chain_entries(
     app, staff, clients, third_party
 ):
     served = clients["case_officer"].get(_url(third_party.id, "closure-letter.pdf")).data
+    asked = clients["auditor"].get(_url(third_party.id, "bundle.zip"))
+    assert asked.status_code == 302 and "/reason" in asked.headers["Location"]  # why, first
+    give_reason(clients["auditor"], third_party.id, section="decision_record")
     response = clients["auditor"].get(_url(third_party.id, "bundle.zip"))
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
@@ -626,6 +630,7 @@ def test_a_document_that_no_longer_rebuilds_the_same_is_flagged_in_the_manifest(
         session.execute(update(Applicant).where(Applicant.case_id == not_disclosed.id)
                         .values(address="1 Somewhere Else"))
         session.commit()
+    give_reason(clients["auditor"], not_disclosed.id, section="decision_record")
     archive = zipfile.ZipFile(io.BytesIO(
         clients["auditor"].get(_url(not_disclosed.id, "bundle.zip")).data))
     [letter] = [f for f in json.loads(archive.read("manifest.json"))["files"]

@@ -18,7 +18,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
 from disclosure_app.services import audit
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.factories import make_case
+from tests.factories import give_reason, make_case
 from workflows.status import Status
 
 HOSTILE = '<b>unclosed <img src="/etc/passwd"> <a href="javascript:alert(1)">x</a> ' \
@@ -34,6 +34,12 @@ def closed_case(app, staff):
 
 def _url(case_id: int) -> str:
     return f"/documents/cases/{case_id}/decision-record.pdf"
+
+
+def _download(client, case_id: int):  # type: ignore[no-untyped-def]
+    """The record holds the sensitive sections: a reason first (once per case per session)."""
+    give_reason(client, case_id, section="decision_record", reason="audit")
+    return client.get(_url(case_id))
 
 
 def _text(pdf: bytes) -> str:
@@ -54,7 +60,7 @@ def _downloads(app) -> list[AuditEntry]:
 def test_police_and_auditors_download_the_record_as_an_uncached_attachment(
     closed_case, clients, role
 ):
-    response = clients[role].get(_url(closed_case.id))
+    response = _download(clients[role], closed_case.id)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == (
@@ -65,7 +71,7 @@ def test_police_and_auditors_download_the_record_as_an_uncached_attachment(
 
 def test_the_record_of_a_closed_case_holds_every_rationale_and_the_limbs(app, closed_case,
                                                                           clients):
-    text = _text(clients["auditor"].get(_url(closed_case.id)).data)
+    text = _text(_download(clients["auditor"], closed_case.id).data)
     with app.app_context():
         events = [s.event for s in get_session().get(Case, closed_case.id).steps]
     assert len(events) == 11
@@ -80,7 +86,7 @@ def test_the_record_of_a_closed_case_holds_every_rationale_and_the_limbs(app, cl
 
 def test_the_download_is_logged_with_the_sha256_of_the_bytes_served(app, staff, closed_case,
                                                                      clients):
-    response = clients["case_officer"].get(_url(closed_case.id))
+    response = _download(clients["case_officer"], closed_case.id)
     [entry] = _downloads(app)
     details = json.loads(entry.payload)["details"]
     assert details["sha256"] == hashlib.sha256(response.data).hexdigest()
@@ -119,7 +125,7 @@ def test_markup_typed_by_an_officer_is_printed_literally(app, staff, clients):
         take_step(session, StepRequest(case.id, "start_checks", version, {}, HOSTILE),
                   user=staff["case_officer"], policy=app.extensions["case_policy"],
                   now=datetime.now(UTC))
-    response = clients["decision_maker"].get(_url(case.id))
+    response = _download(clients["decision_maker"], case.id)
     assert response.status_code == 200
     assert HOSTILE in _text(response.data)
     for marker in (b"/URI", b"/JavaScript", b"/Launch", b"/XObject"):
@@ -131,7 +137,29 @@ def test_a_record_over_the_page_cap_is_refused_and_not_logged(app, closed_case, 
     from disclosure_app.pdf import records
 
     monkeypatch.setattr(records, "MAX_PAGES", 1)
-    response = clients["auditor"].get(_url(closed_case.id))
+    response = _download(clients["auditor"], closed_case.id)
     assert response.status_code == 422
     assert "longer than 1 pages" in response.get_data(as_text=True)
     assert _downloads(app) == []
+
+
+def test_without_a_reason_the_download_asks_for_one_and_comes_back(app, closed_case, clients):
+    client = clients["decision_maker"]
+    response = client.get(_url(closed_case.id))
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert f"/staff/cases/{closed_case.id}/reason" in location
+    assert "section=decision_record" in location
+    assert _downloads(app) == []
+    answered = client.post(f"/staff/cases/{closed_case.id}/reason", data={
+        "reason": "decision", "note": "", "section": "decision_record",
+        "next": _url(closed_case.id)})
+    assert answered.status_code == 303
+    assert answered.headers["Location"].endswith(_url(closed_case.id))
+    assert client.get(_url(closed_case.id)).status_code == 200
+    [entry] = _downloads(app)
+    reason_seq = json.loads(entry.payload)["details"]["reason_seq"]
+    with app.app_context():
+        reason = get_session().get(AuditEntry, reason_seq)
+        assert reason.action == "sensitive_access_justified"
+        assert json.loads(reason.payload)["details"]["reason_code"] == "decision"

@@ -52,6 +52,14 @@ ABSURD_QUERIES = {
         "action=%00", "category=ü", "reference=ü", "reference=" + "Z" * 300,
         "date_from=2026-05-01&date_to=2026-01-01",
     ],
+    "/audit/consultations": [
+        "subject=%00", "subject=" + "x" * 300, "reference=ü", "reference=CSD-0000-0000",
+        "subject=Nobody&date_from=2026-02-30", "date_to=0001-01-01",
+    ],
+    "/audit/staff": ["actor=abc", "actor=" + "9" * 30, "actor=1&date_from=9999-99-99"],
+    "/audit/security-events": ["kind=nonsense", "kind=%00",
+                               "date_from=2026-05-01&date_to=2026-01-01"],
+    "/audit/alerts": ["date_from=0001-01-01", "date_to=" + "9" * 40],
 }
 ABSURD_QUERIES["/audit/export.csv"] = ABSURD_QUERIES["/audit/"]
 
@@ -213,10 +221,13 @@ def urls_for(site: Site) -> Iterator[str]:
         "document_id": ["1"],
         "sample_id": ["1"],
         "source": ["pnc", "previous_forces"],
+        "name": ["consultations", "staff", "disclosures", "alerts", "security", "integrity"],
+        "fmt": ["csv", "pdf"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
-               "sample_id": [MISSING_ID], "source": ["no_such_source"]}
+               "sample_id": [MISSING_ID], "source": ["no_such_source"], "name": ["everything"],
+               "fmt": ["xlsx"]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -278,6 +289,7 @@ POST_DATA = {
                     "submission_key": "k" * 43},
     "staff.link_case": {"reference": "CSD-0000-0000", "reason": "Probe.",
                         "submission_key": "k" * 43},
+    "sensitive.give_reason": {"reason": "case_work", "section": "subject", "next": ""},
 }
 
 

@@ -45,6 +45,17 @@ APPLICATION_TABLES = {
     # The risk check (issue 5).
     "register_imports", "register_people", "register_names", "register_addresses",
     "case_checks", "identity_decisions", "case_link_keys", "case_links",
+    "audit_checkpoints", "audit_verifications", "security_events", "access_reasons",
+}
+
+
+# The checkpoints, verification runs and security events are append-only too (0005).
+NEWER_APPEND_ONLY_GUARDS = {
+    engine: {f"{table}_{suffix}" for table in
+             ("audit_checkpoints", "audit_verifications", "security_events")
+             for suffix in suffixes}
+    for engine, suffixes in (("sqlite", ("no_update", "no_delete")),
+                             ("postgresql", ("no_update_delete", "no_truncate")))
 }
 
 
@@ -193,7 +204,7 @@ def test_the_audit_guard_triggers_exist_after_upgrade(empty_app, empty_database)
     with empty_app.app_context():
         upgrade_database()
     triggers = {name for kind, _, name in schema(empty_database) if kind == "trigger"}
-    assert triggers == guard_trigger_names()
+    assert triggers == guard_trigger_names() | NEWER_APPEND_ONLY_GUARDS[ENGINE]
     # On PostgreSQL "always": they fire even under session_replication_role = replica.
     assert audit_triggers(empty_database) == dict.fromkeys(guard_trigger_names(), "always")
 

@@ -15,7 +15,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.factories import SUBJECT_NAME, make_case, path_to
+from tests.factories import SUBJECT_NAME, give_reason, make_case, path_to
 from workflows import MAY_SEND, DisclosureWorkflow
 from workflows.status import Status
 
@@ -59,6 +59,7 @@ def test_opening_a_case_writes_exactly_one_consultation_entry(app, staff, client
 
 def test_case_page_shows_the_case_and_its_people(app, staff, clients):
     case = new_case(app, staff, Status.awaiting_decision)
+    give_reason(clients["case_officer"], case.id)
     page = html(clients["case_officer"].get(f"/staff/cases/{case.id}"))
     assert case.reference in page
     assert "Right to Ask" in page
@@ -232,6 +233,8 @@ def test_names_with_markup_are_shown_as_text(app, staff, clients):
     }
     response = clients["case_officer"].post("/staff/right-to-know/new", data=payload)
     assert response.status_code == 303
+    case_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    give_reason(clients["case_officer"], case_id)
     page = html(clients["case_officer"].get(response.headers["Location"]))
     assert "&lt;b&gt;Bold&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page

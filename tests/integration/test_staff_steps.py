@@ -26,6 +26,7 @@ from tests.factories import (
     DISCLOSE,
     NO_DISCLOSURE,
     PASSWORD,
+    give_reason,
     make_case,
     make_user,
     record_undertaking,
@@ -618,6 +619,8 @@ def test_case_officer_opens_a_right_to_know_case_and_lands_on_it(app, staff, cli
     response = officer.post("/staff/right-to-know/new", data=right_to_know_payload())
 
     assert response.status_code == 303
+    # The subject and child are shown once the officer has given a reason (issue 6).
+    give_reason(officer, int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
     page = officer.get(response.headers["Location"])
     text = page.get_data(as_text=True)
     assert page.status_code == 200

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from workflows.checks import DEFAULT_CHECK_SOURCES as CHECK_SOURCES
 from workflows.rationale_quality import (
     AGENCY_TERMS,
     CHECK_TERMS,
@@ -29,7 +30,6 @@ from workflows.rationale_quality import (
     shingles,
 )
 from workflows.roles import Agency
-from workflows.checks import DEFAULT_CHECK_SOURCES as CHECK_SOURCES
 
 FACTS = CaseFacts(
     terms=case_terms(

@@ -1,0 +1,627 @@
+#!/usr/bin/env python3
+"""Offline verifier for a disclosure_app audit bundle.
+
+Runs with nothing but Python (3.11 or newer) and the ``cryptography`` package: it never imports
+the application, never touches its database, and can be copied onto a machine of the auditor's
+own choosing. A bundle is what ``flask --app disclosure_app audit export DIR`` writes:
+
+    entries.jsonl      one line per log entry, oldest first:
+                       {"prev_hash":"<hex>","entry_hash":"<hex>","payload":<canonical JSON>}
+    checkpoints/       signed checkpoints (C2SP signed-note format), one file each
+    public-key.txt     the log's Ed25519 verifier key (<name>+<key id>+<base64 key>)
+    manifest.json      what the export contained (not signed: informative only)
+    verify.py          this program
+
+What it checks, reporting the FIRST sequence number at which the log is not what it should be:
+
+* every entry's hash is SHA-256(previous hash || payload), its previous hash is the entry before
+  it, the first previous hash is 32 zero bytes, and the payload names the entry's own number
+  (a changed byte, a changed previous hash, a deleted, inserted or reordered entry);
+* every checkpoint is signed by the public key (give the key you hold with --key: the copy in
+  the bundle only proves the bundle agrees with itself);
+* at every checkpoint's size, the RFC 6962 Merkle root over the entry hashes equals the signed
+  root (a history rewritten and re-hashed after it was checkpointed), and the log is not shorter
+  than any checkpoint (tail truncation);
+* no two checkpoints of the same size have different roots (a fork), including checkpoints you
+  kept from earlier exports (--checkpoint FILE, repeatable).
+
+Inclusion proofs: ``--prove SEQ`` prints a proof that one entry is in the newest checkpoint (or
+``--size``), and ``--check-proof FILE --key KEY`` checks such a proof without the rest of the log.
+
+Exit status: 0 intact, 1 tampering or inconsistency found, 2 the input could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice, repeat
+from operator import itemgetter
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+GENESIS_HASH = "0" * 64
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+ALG_ED25519 = 0x01
+SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space (C2SP signed-note)
+PROOF_FORMAT = "disclosure-audit-inclusion-proof/1"
+
+ENTRIES_FILE = "entries.jsonl"
+CHECKPOINTS_DIR = "checkpoints"
+PUBLIC_KEY_FILE = "public-key.txt"
+MANIFEST_FILE = "manifest.json"
+
+# The fixed layout of an entries.jsonl line (any other layout is reported as malformed):
+# {"prev_hash":"<64 hex>","entry_hash":"<64 hex>","payload":<payload>}\n
+_P1, _P2, _P3 = b'{"prev_hash":"', b'","entry_hash":"', b'","payload":'
+_PREV = slice(14, 78)
+_MID = slice(78, 94)
+_ENTRY = slice(94, 158)
+_PAYLOAD_AT = slice(158, 170)
+_PAYLOAD = slice(170, -2)
+_SEQ_KEY = b',"seq":'
+
+CHUNK_BITS = 12
+CHUNK = 1 << CHUNK_BITS  # leaves per chunk; chunks start at multiples of CHUNK (aligned subtrees)
+
+_sha256 = hashlib.sha256
+_digest = type(_sha256()).digest
+
+
+class InputUnreadable(Exception):
+    """The bundle, key or proof cannot be read at all (exit status 2)."""
+
+
+# --- Line format -----------------------------------------------------------------------------
+
+
+def entry_line(prev_hash: str, entry_hash: str, payload: str) -> bytes:
+    """One entries.jsonl line. The payload is embedded as it was hashed (canonical JSON)."""
+    return b"".join((_P1, prev_hash.encode("ascii"), _P2, entry_hash.encode("ascii"), _P3,
+                     payload.encode("utf-8"), b"}\n"))
+
+
+# --- RFC 6962 Merkle tree --------------------------------------------------------------------
+
+
+def leaf_hash(entry_hash: bytes) -> bytes:
+    return _sha256(b"\x00" + entry_hash).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return _sha256(b"\x01" + left + right).digest()
+
+
+def _leaves(entry_hashes: list[bytes]) -> list[bytes]:
+    # map() over C functions: no Python frame per leaf (this is most of the verifier's time).
+    return list(map(_digest, map(_sha256, map(b"\x00".__add__, entry_hashes))))
+
+
+def _pairs(level: list[bytes]) -> list[bytes]:
+    """The next level up, complete pairs only (a lone last node is left out)."""
+    joined = map(bytes.__add__, level[0::2], level[1::2])
+    return list(map(_digest, map(_sha256, map(b"\x01".__add__, joined))))
+
+
+def _fold(nodes: list[bytes]) -> bytes:
+    """Root of a left-balanced tree given its perfect subtrees, largest (leftmost) first."""
+    if not nodes:
+        return EMPTY_ROOT
+    root = nodes[-1]
+    for node in reversed(nodes[:-1]):
+        root = node_hash(node, root)
+    return root
+
+
+class MerkleBuilder:
+    """RFC 6962 tree heads over a stream of entry hashes, fed a chunk of up to ``CHUNK`` leaves
+    at a time (only the last chunk may be short). Answers the root at any size inside the
+    chunk just fed, so roots at every checkpoint size come from one pass."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._outer: list[tuple[int, bytes]] = []  # (height, hash) of completed aligned chunks
+
+    def add_chunk(self, entry_hashes: list[bytes], sizes: Iterable[int] = ()) -> dict[int, bytes]:
+        start = self.size
+        if start % CHUNK:
+            raise ValueError("only the last chunk may be short")
+        levels = [_leaves(entry_hashes)]
+        while len(levels[-1]) > 1:
+            levels.append(_pairs(levels[-1]))
+        roots = {}
+        outer = [h for _, h in self._outer]
+        for size in sizes:
+            inner, offset = [], 0
+            within = size - start
+            for height in range(CHUNK_BITS, -1, -1):
+                if within & (1 << height):
+                    inner.append(levels[height][offset >> height])
+                    offset += 1 << height
+            roots[size] = _fold(outer + inner)
+        self.size += len(entry_hashes)
+        if len(entry_hashes) == CHUNK:
+            self._push(CHUNK_BITS, levels[CHUNK_BITS][0])
+        return roots
+
+    def _push(self, height: int, node: bytes) -> None:
+        while self._outer and self._outer[-1][0] == height:
+            _, left = self._outer.pop()
+            node = node_hash(left, node)
+            height += 1
+        self._outer.append((height, node))
+
+
+def merkle_root(entry_hashes: list[bytes]) -> bytes:
+    """RFC 6962 Merkle tree hash over entry hashes (raw 32-byte values)."""
+    builder = MerkleBuilder()
+    root = EMPTY_ROOT
+    for start in range(0, len(entry_hashes), CHUNK):
+        chunk = entry_hashes[start:start + CHUNK]
+        root = builder.add_chunk(chunk, [start + len(chunk)])[start + len(chunk)]
+    return root
+
+
+def inclusion_proof(entry_hashes: list[bytes], index: int) -> list[bytes]:
+    """RFC 6962 audit path for leaf ``index`` in the tree over all of ``entry_hashes``."""
+    if not 0 <= index < len(entry_hashes):
+        raise ValueError("index outside the tree")
+    level = _leaves(entry_hashes)
+    path = []
+    while len(level) > 1:
+        sibling = index ^ 1
+        if sibling < len(level):
+            path.append(level[sibling])
+        # A lone last node moves up unchanged: that is RFC 6962's left-balanced split.
+        up = _pairs(level)
+        if len(level) % 2:
+            up.append(level[-1])
+        level, index = up, index >> 1
+    return path
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+# --- Keys and signed notes (C2SP signed-note, Ed25519) ----------------------------------------
+
+
+def key_id(name: str, public_key: bytes) -> bytes:
+    return _sha256(name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    name: str
+    id: bytes
+    key: Ed25519PublicKey
+
+    @classmethod
+    def parse(cls, text: str) -> VerifierKey:
+        try:
+            name, hex_id, b64 = text.strip().split("+", 2)
+            raw = base64.b64decode(b64, validate=True)
+            if not _valid_name(name) or len(raw) != 33 or raw[0] != ALG_ED25519:
+                raise ValueError("not an Ed25519 verifier key")
+            if bytes.fromhex(hex_id) != key_id(name, raw[1:]):
+                raise ValueError("its key id does not match its key")
+            return cls(name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:]))
+        except (ValueError, binascii.Error) as exc:
+            raise InputUnreadable(f"the public key cannot be read: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    note: str
+    source: str  # where it came from (a file name), for messages
+
+    @property
+    def root_b64(self) -> str:
+        return base64.b64encode(self.root).decode("ascii")
+
+
+class NoteInvalid(Exception):
+    pass
+
+
+def checkpoint_body(origin: str, size: int, root: bytes) -> str:
+    """The C2SP tlog-checkpoint text: origin, tree size, base64 root hash."""
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
+
+
+def open_checkpoint(note: str, key: VerifierKey, source: str = "") -> Checkpoint:
+    """Verify the note's signature by ``key`` and parse its checkpoint body."""
+    text, sep, signatures = note.rpartition("\n\n")
+    if not sep or not signatures.endswith("\n"):
+        raise NoteInvalid("it is not a signed note")
+    text += "\n"
+    found = False
+    for line in signatures[:-1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteInvalid("it has a malformed signature line")
+        name, _, b64 = line[len(SIGNATURE_PREFIX):].partition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except binascii.Error as exc:
+            raise NoteInvalid("it has a malformed signature line") from exc
+        if name != key.name or raw[:4] != key.id:
+            continue  # another signer (a witness's cosignature): not ours to check
+        try:
+            key.key.verify(raw[4:], text.encode("utf-8"))
+        except InvalidSignature as exc:
+            raise NoteInvalid(f"its signature by {key.name} does not verify") from exc
+        found = True
+        break
+    if not found:
+        raise NoteInvalid(f"it carries no signature by {key.name}")
+    lines = text.split("\n")
+    try:
+        origin, size_text, root_b64 = lines[0], lines[1], lines[2]
+        size = int(size_text)
+        root = base64.b64decode(root_b64, validate=True)
+        if size < 0 or str(size) != size_text or len(root) != 32 or not origin:
+            raise ValueError
+    except (ValueError, IndexError, binascii.Error) as exc:
+        raise NoteInvalid("its body is not a checkpoint") from exc
+    return Checkpoint(origin, size, root, note, source)
+
+
+# --- Verifying a bundle ----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    ok: bool
+    entries: int = 0
+    first_bad_seq: int | None = None
+    problem: str = ""
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    key_name: str = ""
+
+    def summary(self) -> str:
+        if not self.ok:
+            where = f"entry {self.first_bad_seq}: " if self.first_bad_seq is not None else ""
+            return f"TAMPERED OR INCONSISTENT: {where}{self.problem}"
+        newest = max(self.checkpoints, key=lambda c: c.size, default=None)
+        signed = (f"{len(self.checkpoints)} checkpoint(s) signed by {self.key_name} verified; "
+                  f"the newest covers entries 1-{newest.size} (root {newest.root_b64})"
+                  if newest else "no signed checkpoint to check the entries against")
+        return f"OK: {self.entries} entries, hash chain intact; {signed}."
+
+
+def _fail(seq: int | None, problem: str, entries: int = 0) -> Result:
+    return Result(False, entries, seq, problem)
+
+
+def read_checkpoints(paths: Iterable[Path],
+                     key: VerifierKey) -> tuple[list[Checkpoint], Result | None]:
+    checkpoints = []
+    for path in paths:
+        try:
+            note = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputUnreadable(f"checkpoint {path} cannot be read: {exc}") from exc
+        try:
+            checkpoints.append(open_checkpoint(note, key, path.name))
+        except NoteInvalid as exc:
+            return [], _fail(None, f"checkpoint {path.name}: {exc}")
+    origins = {c.origin for c in checkpoints}
+    if len(origins) > 1:
+        return [], _fail(None, f"checkpoints name different logs: {sorted(origins)}")
+    by_size: dict[int, Checkpoint] = {}
+    for cp in sorted(checkpoints, key=lambda c: c.size):
+        other = by_size.setdefault(cp.size, cp)
+        if other.root != cp.root:
+            return [], _fail(None, f"two signed checkpoints of size {cp.size} have different "
+                                   f"roots ({other.source}: {other.root_b64}; {cp.source}: "
+                                   f"{cp.root_b64}): the log has been forked")
+    return sorted(by_size.values(), key=lambda c: c.size), None
+
+
+def _read_chunks(path: Path) -> Iterator[list[bytes]]:
+    try:
+        with path.open("rb") as handle:
+            while lines := list(islice(handle, CHUNK)):
+                yield lines
+    except OSError as exc:
+        raise InputUnreadable(f"{path} cannot be read: {exc}") from exc
+
+
+_prevs, _entries, _payloads = itemgetter(_PREV), itemgetter(_ENTRY), itemgetter(_PAYLOAD)
+
+
+def _sound_chunk(lines: list[bytes], first_seq: int, prev_hex: bytes) -> list[bytes] | None:
+    """The fast path: every check for a whole chunk at once, in C loops (map and list
+    comparisons: no Python frame per entry). Returns the entries' raw hashes, or None to send
+    the chunk to ``_diagnose`` for the exact entry and reason. A line laid out differently
+    slices into the wrong bytes and so fails the link or hash check."""
+    prevs = list(map(_prevs, lines))
+    entries = list(map(_entries, lines))
+    # Links compare hex text; the last entry has no successor to compare its text with.
+    if prevs[0] != prev_hex or prevs[1:] != entries[:-1] or entries[-1] != entries[-1].lower():
+        return None
+    payloads = list(map(_payloads, lines))
+    where = map(bytes.rfind, payloads, repeat(_SEQ_KEY))
+    seq_marks = map(b',"seq":%d,'.__mod__, range(first_seq, first_seq + len(lines)))
+    if not all(map(bytes.startswith, payloads, seq_marks, where)):
+        return None
+    try:
+        raw = list(map(binascii.unhexlify, entries))
+        raw_prevs = [binascii.unhexlify(prev_hex), *raw[:-1]]
+    except binascii.Error:
+        return None
+    if list(map(_digest, map(_sha256, map(bytes.__add__, raw_prevs, payloads)))) != raw:
+        return None
+    return raw
+
+
+def _payload_seq(payload: bytes) -> int | None:
+    at = payload.rfind(_SEQ_KEY)
+    if at < 0:
+        return None
+    end = at + len(_SEQ_KEY)
+    digits = payload[end:payload.find(b",", end)]
+    return int(digits) if digits.isdigit() else None
+
+
+def _line_problem(line: bytes, expected: int, prev_hex: bytes) -> tuple[int, str] | None:
+    """(first bad sequence number, reason) for one line, or None if it is sound."""
+    if not (line.startswith(_P1) and line.endswith(b"}\n") and line[_MID] == _P2
+            and line[_PAYLOAD_AT] == _P3):
+        return expected, "the line is malformed (not an exported entry)"
+    payload = line[_PAYLOAD]
+    seq = _payload_seq(payload)
+    if seq is None:
+        return expected, "its payload names no sequence number"
+    if seq != expected:
+        # Deleted (a later number in this place), inserted or reordered (an earlier or
+        # repeated one): the log is first wrong at the smaller of the two numbers.
+        return min(seq, expected), (f"expected entry {expected} here but found entry {seq} "
+                                    "(an entry was deleted, inserted or moved)")
+    if line[_PREV] != prev_hex:
+        return seq, "its previous hash is not the hash of the entry before it"
+    try:
+        computed = _sha256(binascii.unhexlify(line[_PREV]) + payload).hexdigest()
+    except binascii.Error:
+        return seq, "its previous hash is not hexadecimal"
+    if computed.encode("ascii") != line[_ENTRY]:
+        return seq, "its contents do not match its hash (the entry was changed)"
+    return None
+
+
+def _diagnose(lines: list[bytes], first_seq: int, prev_hex: bytes) -> tuple[int, str]:
+    for offset, line in enumerate(lines):
+        problem = _line_problem(line, first_seq + offset, prev_hex)
+        if problem is not None:
+            return problem
+        prev_hex = line[_ENTRY]
+    raise AssertionError("a chunk failed the fast check but no line is at fault")
+
+
+def verify_entries(path: Path, checkpoints: list[Checkpoint], *, merkle: bool = True) -> Result:
+    """Stream ``path`` once: the chain, and every checkpoint's root at its size (unless
+    ``merkle`` is False: then checkpoints are checked for signature and size only)."""
+    wanted = sorted({c.size for c in checkpoints if c.size > 0})
+    expected_roots = {c.size: c for c in checkpoints}
+    builder = MerkleBuilder()
+    prev_hex = GENESIS_HASH.encode("ascii")
+    count = 0
+    last_good_checkpoint = 0
+    for lines in _read_chunks(path):
+        if lines[-1][-1:] != b"\n":
+            lines[-1] += b"\n"  # a final line without its newline is still read
+        entry_raws = _sound_chunk(lines, count + 1, prev_hex)
+        if entry_raws is None:
+            seq, problem = _diagnose(lines, count + 1, prev_hex)
+            return _fail(seq, problem, seq - 1)
+        here = [s for s in wanted if count < s <= count + len(lines)] if merkle else []
+        roots = builder.add_chunk(entry_raws, here) if merkle else {}
+        for size in here:
+            if roots[size] != expected_roots[size].root:
+                return _fail(last_good_checkpoint + 1,
+                             f"entries {last_good_checkpoint + 1}-{size} do not match the signed "
+                             f"checkpoint of size {size} (its root is "
+                             f"{expected_roots[size].root_b64}): an entry in that range was "
+                             "changed, added or removed and the chain re-hashed", count)
+            last_good_checkpoint = size
+        prev_hex = lines[-1][_ENTRY]
+        count += len(lines)
+    if wanted and wanted[-1] > count:
+        return _fail(count + 1, f"the log ends at entry {count} but a signed checkpoint covers "
+                                f"{wanted[-1]} entries: entries {count + 1}-{wanted[-1]} were "
+                                "removed (tail truncation)", count)
+    return Result(True, count, checkpoints=checkpoints)
+
+
+def load_key(bundle: Path | None, key_path: Path | None) -> VerifierKey:
+    path = key_path or (bundle / PUBLIC_KEY_FILE if bundle else None)
+    if path is None:
+        raise InputUnreadable("give the log's public key with --key")
+    try:
+        return VerifierKey.parse(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputUnreadable(f"the public key {path} cannot be read: {exc}") from exc
+
+
+def verify_bundle(bundle: Path, key: VerifierKey, extra_checkpoints: Iterable[Path] = (), *,
+                  merkle: bool = True) -> Result:
+    entries = bundle / ENTRIES_FILE
+    if not entries.is_file():
+        raise InputUnreadable(f"{entries} is missing")
+    files = sorted((bundle / CHECKPOINTS_DIR).glob("*.txt")) + list(extra_checkpoints)
+    checkpoints, failure = read_checkpoints(files, key)
+    if failure is not None:
+        return failure
+    result = verify_entries(entries, checkpoints, merkle=merkle)
+    result.key_name = key.name
+    if result.ok:
+        failure = _check_manifest(bundle, result.entries)
+        if failure is not None:
+            return failure
+    return result
+
+
+def _check_manifest(bundle: Path, count: int) -> Result | None:
+    """The manifest is not signed, but a bundle whose manifest promises more entries than it
+    holds has lost some on the way."""
+    path = bundle / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        promised = int(json.loads(path.read_text(encoding="utf-8"))["entries"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputUnreadable(f"{path} cannot be read: {exc}") from exc
+    if promised != count:
+        return _fail(min(promised, count) + 1,
+                     f"the manifest lists {promised} entries but the file holds {count}", count)
+    return None
+
+
+# --- Inclusion proofs ------------------------------------------------------------------------
+
+
+def make_proof(bundle: Path, key: VerifierKey, seq: int, size: int | None = None) -> dict:
+    """A proof that entry ``seq`` is in the checkpoint of ``size`` (default: the newest)."""
+    checkpoints, failure = read_checkpoints(sorted((bundle / CHECKPOINTS_DIR).glob("*.txt")), key)
+    if failure is not None:
+        raise InputUnreadable(failure.summary())
+    chosen = [c for c in checkpoints if (c.size == size if size else c.size >= seq)]
+    if not chosen:
+        raise InputUnreadable(f"no signed checkpoint covers entry {seq}")
+    checkpoint = chosen[-1] if size is None else chosen[0]
+    hashes, line = [], None
+    with (bundle / ENTRIES_FILE).open("rb") as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            if number > checkpoint.size:
+                break
+            hashes.append(binascii.unhexlify(raw_line[_ENTRY]))
+            if number == seq:
+                line = raw_line
+    if line is None or len(hashes) < checkpoint.size:
+        raise InputUnreadable(f"entry {seq} or the checkpoint's entries are missing")
+    path = inclusion_proof(hashes, seq - 1)
+    return {
+        "format": PROOF_FORMAT,
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "tree_size": checkpoint.size,
+        "entry": {"prev_hash": line[_PREV].decode("ascii"),
+                  "entry_hash": line[_ENTRY].decode("ascii"),
+                  "payload": line[_PAYLOAD].decode("utf-8")},
+        "path": [base64.b64encode(p).decode("ascii") for p in path],
+        "checkpoint": checkpoint.note,
+    }
+
+
+def check_proof(proof: dict, key: VerifierKey) -> tuple[bool, str]:
+    try:
+        if proof.get("format") != PROOF_FORMAT:
+            return False, "not an inclusion proof of this format"
+        checkpoint = open_checkpoint(proof["checkpoint"], key, "the proof")
+        entry, seq = proof["entry"], int(proof["seq"])
+        payload = entry["payload"].encode("utf-8")
+        entry_hash = bytes.fromhex(entry["entry_hash"])
+        if _sha256(bytes.fromhex(entry["prev_hash"]) + payload).digest() != entry_hash:
+            return False, f"entry {seq}'s contents do not match its hash"
+        if _payload_seq(payload) != seq or int(proof["leaf_index"]) != seq - 1:
+            return False, f"the payload is not entry {seq}"
+        if int(proof["tree_size"]) != checkpoint.size:
+            return False, "the proof is for a different tree size than its checkpoint"
+        path = [base64.b64decode(p, validate=True) for p in proof["path"]]
+    except NoteInvalid as exc:
+        return False, f"the checkpoint in the proof: {exc}"
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        return False, f"the proof cannot be read: {exc}"
+    if not verify_inclusion(leaf_hash(entry_hash), seq - 1, checkpoint.size, path,
+                            checkpoint.root):
+        return False, (f"entry {seq} is NOT included in the signed checkpoint of size "
+                       f"{checkpoint.size}")
+    return True, (f"entry {seq} is included in the log's signed checkpoint of size "
+                  f"{checkpoint.size} (root {checkpoint.root_b64}, signed by {key.name}). "
+                  f"Its payload: {entry['payload']}")
+
+
+# --- Command line ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Verify a disclosure_app audit bundle offline (exit 0 intact, 1 tampered, "
+                    "2 unreadable).")
+    parser.add_argument("bundle", nargs="?", type=Path, help="the exported bundle directory")
+    parser.add_argument("--key", type=Path,
+                        help="the log's public key as you hold it (default: the bundle's copy)")
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[],
+                        help="a checkpoint you kept from before (repeatable)")
+    parser.add_argument("--no-merkle", action="store_true",
+                        help="skip recomputing the checkpoints' Merkle roots (faster; a history "
+                             "re-hashed after it was signed then goes unnoticed)")
+    parser.add_argument("--prove", type=int, metavar="SEQ",
+                        help="print an inclusion proof for entry SEQ (after verifying)")
+    parser.add_argument("--size", type=int, help="with --prove: the checkpoint size to prove in")
+    parser.add_argument("--check-proof", type=Path, metavar="FILE",
+                        help="check an inclusion proof (needs --key)")
+    args = parser.parse_args(argv)
+    try:
+        if args.check_proof:
+            key = load_key(None, args.key)
+            try:
+                proof = json.loads(args.check_proof.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputUnreadable(f"{args.check_proof} cannot be read: {exc}") from exc
+            ok, message = check_proof(proof, key)
+            print(("OK: " if ok else "FAILED: ") + message)
+            return 0 if ok else 1
+        if args.bundle is None:
+            parser.error("give a bundle directory (or --check-proof FILE)")
+        if args.key is None:
+            print("Note: checking against the public key inside the bundle. Use --key with the "
+                  "key you hold to rule out a substituted key.", file=sys.stderr)
+        key = load_key(args.bundle, args.key)
+        result = verify_bundle(args.bundle, key, args.checkpoint, merkle=not args.no_merkle)
+        print(result.summary())
+        if not result.ok:
+            return 1
+        if args.prove is not None:
+            print(json.dumps(make_proof(args.bundle, key, args.prove, args.size), indent=2))
+        return 0
+    except InputUnreadable as exc:
+        print(f"CANNOT VERIFY: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
