@@ -33,6 +33,7 @@ from disclosure_app.db import get_session
 from disclosure_app.services import consultation
 from disclosure_app.services.errors import InputInvalid
 from disclosure_app.services.workflow import load_case_in_scope
+from disclosure_app.staff.step_forms import choice_list
 
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "case_reasons"
@@ -84,7 +85,7 @@ def requires_reason(section: str) -> Callable[[F], F]:
 
 class ReasonForm(FlaskForm):
     reason = RadioField("Why do you need to see these details?", widget=GovRadioInput(),
-                        choices=list(consultation.REASONS.items()),
+                        choices=choice_list(consultation.REASONS.items()),
                         validators=[InputRequired("Select why you need to see these details")])
     note = TextAreaField(
         "Anything to add (optional, unless you chose 'another reason')", widget=GovTextArea(),

@@ -36,7 +36,7 @@ SUBJECT_PERSON_ID = "TEST-000001"  # the test subject's own record
 RTK_PERSON_ID = "SAMPLE-000015"  # Keith Marlow, the subject of the demo Right to Know referral
 
 
-def test_register_people() -> list[dict[str, Any]]:
+def register_people_for_tests() -> list[dict[str, Any]]:
     """The sample register's scenarios, plus the test subject, a namesake with the same name and
     date of birth at another address (a near miss), a spelling variant with a date of birth one
     part off (a near miss) and a namesake born years later."""
@@ -74,7 +74,7 @@ def ensure_test_register(session: Any, now: datetime | None = None) -> None:
             RegisterPerson.person_id == SUBJECT_PERSON_ID)) is not None:
         return
     now = now or datetime.now(UTC)
-    records = [parse_person(p, now.date()) for p in test_register_people()]
+    records = [parse_person(p, now.date()) for p in register_people_for_tests()]
     write_records(session, CheckedFile(records, "0" * 64, len(records)), file_name="tests.jsonl",
                   now=now, actor=SystemActor(name="tests"))
 

@@ -58,7 +58,10 @@ class QualityReport(Protocol):
     def blocking(self, data: dict[str, Any]) -> dict[str, str]: ...
 # Risk check gates (issue 5): no disclosure about anyone whose identity is not confirmed, and no
 # assessment (or "nothing held") before every check is resolved.
-DISCLOSURE = [*DECISION, "subject_identity_confirmed"]
+# The gate comes before the rationale checks: no wording makes a disclosure about an unconfirmed
+# person acceptable, so that is what the decision-maker is told first.
+DISCLOSURE = [*EVERY_STEP, "decision_maker_eligible", "subject_identity_confirmed",
+              "reasons_pass_quality_checks"]
 
 
 def _state(status: Status, **kwargs: Any) -> State:

@@ -29,6 +29,7 @@ from disclosure_app.staff.risk_forms import (
     ReviewMatchForm,
     RiskCheckPurposeForm,
 )
+from disclosure_app.staff.step_forms import choice_list
 from disclosure_app.staff.views import _add_errors, bp
 from workflows.identity import Identifier
 from workflows.roles import Role
@@ -94,8 +95,9 @@ def identity(case_id: int) -> Any:
 def propose_identity(case_id: int) -> Any:
     form = ProposeMatchForm()
     # The candidates are re-checked by the service; any well-formed id may be posted here.
-    form.person_id.choices = [(form.person_id.data, form.person_id.data)] if isinstance(
-        form.person_id.data, str) and form.person_id.data else []
+    posted = form.person_id.data
+    form.person_id.choices = choice_list([(posted, posted)]) if isinstance(
+        posted, str) and posted else []
     valid = form.validate_on_submit()
     if valid and key_is_sound(form):
         proposal = risk_check.Proposal(

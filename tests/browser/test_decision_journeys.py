@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from disclosure_app import demo
+from disclosure_app.db import get_session
+from disclosure_app.models import Case, User
 from tests.browser.test_journeys import (
     TODAY_PARTS,
     download,
@@ -31,6 +34,7 @@ from tests.factories import (
     SUBJECT_DOB,
     SUBJECT_NAME,
     make_case,
+    resolve_risk_check,
 )
 from workflows.status import Status
 
@@ -86,6 +90,13 @@ def test_decision_approval_meeting_and_undertaking_journey(browser, live_server,
     server = live_server
     case, _ = make_case(server.app, Status.full_risk_assessment, officer=people["officer"],
                         decider=people["inspector"], approver=people["chief"])
+    # The risk check (identity confirmed by two people, every check recorded) has its own
+    # browser journey in test_journeys.py; here it is done through the service.
+    with server.app.app_context():
+        session = get_session()
+        resolve_risk_check(server.app, session, session.get(Case, case.id),
+                           session.get(User, people["officer"].id),
+                           session.get(User, people["inspector"].id), datetime.now(UTC))
 
     # --- The officer invites two agencies; each member records a view in their own session.
     officer = sign_in(browser, server, people["officer"].email)

@@ -22,7 +22,12 @@ from disclosure_app.db import get_session
 from disclosure_app.register.importer import CheckedFile, write_records
 from disclosure_app.register.records import parse_person
 from disclosure_app.services.audit import SystemActor
-from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case, test_register_people
+from tests.factories import (
+    COUNTERSIGN_CONTRADICTION,
+    PASSWORD,
+    make_case,
+    register_people_for_tests,
+)
 from workflows.status import Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -168,9 +173,9 @@ def import_subject_register(app: Any) -> None:
     """The browser journey's subject in the register, beside a namesake with the same name and
     date of birth at another address."""
 
-    subject = {**test_register_people()[-4], "person_id": "BROWSER-1", "surname": "Nobody",
+    subject = {**register_people_for_tests()[-4], "person_id": "BROWSER-1", "surname": "Nobody",
                "forenames": "Marcus", "aliases": []}
-    namesake = {**test_register_people()[-3], "person_id": "BROWSER-2", "surname": "Nobody",
+    namesake = {**register_people_for_tests()[-3], "person_id": "BROWSER-2", "surname": "Nobody",
                 "forenames": "Marcus"}
     now = datetime.now(UTC)
     with app.app_context():

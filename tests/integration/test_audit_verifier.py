@@ -104,7 +104,12 @@ def test_the_bundle_holds_entries_checkpoints_key_verifier_and_manifest(bundle, 
 
 
 def _change_one_byte(lines: list[bytes], seq: int) -> None:
-    lines[seq - 1] = lines[seq - 1].replace(b'"case_officer"', b'"case_offiker"', 1)
+    # One character of the payload's own sequence number field name: every entry has it,
+    # whoever wrote the entry and whatever it records.
+    line = lines[seq - 1]
+    at = line.index(b'"seq":', line.index(b'"payload":'))
+    lines[seq - 1] = line[:at + 1] + b"S" + line[at + 2:]
+    assert lines[seq - 1] != line
 
 
 def _change_prev_hash(lines: list[bytes], seq: int) -> None:

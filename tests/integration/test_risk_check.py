@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.services import risk_check
@@ -23,6 +24,7 @@ from tests.factories import (
     make_case,
     resolve,
 )
+from tests.integration.test_staff_steps import form_payload
 from workflows.status import Status
 
 FULL = Status.full_risk_assessment
@@ -171,6 +173,11 @@ def test_the_identity_gate_blocks_a_disclosure_until_confirmed_by_two_people(app
         session.get(Case, case.id).subject_identity = "confirmed"
         session.commit()
     assert decide_disclosure(app, clients["decision_maker_2"], case.id).status_code == 303
+    assert fresh(app, case.id).status is Status.decision_pending_approval
+    approval = clients["decision_maker"].post(
+        f"/staff/cases/{case.id}/steps/countersign_decision",
+        data=form_payload("countersign_decision", demo.COUNTERSIGN, fresh(app, case.id).version))
+    assert approval.status_code == 303
     assert fresh(app, case.id).status is Status.disclosure_approved
 
 
