@@ -124,6 +124,17 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+def release_read_transaction() -> None:
+    """End the request session's read transaction, if it has one and changed nothing, before
+    writing on another connection (the rate limiter's counters): on SQLite every transaction
+    takes the write lock up front, so a second connection would otherwise wait for it."""
+    session = g.get("db_session")
+    if session is not None and session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a service transaction")
+        session.commit()
+
+
 def is_sqlite(session: Session) -> bool:
     bind = session.get_bind()
     return bind.dialect.name == "sqlite"
@@ -141,6 +152,8 @@ def utcnow() -> datetime:
 
 APPEND_ONLY_TABLES = ("audit_entries",)
 READ_ONLY_TABLES = ("alembic_version",)
+# Expired rate-limit counters are purged by the app itself; nothing else is ever deleted.
+PURGEABLE_TABLES = ("rate_limit_counters",)
 
 
 def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
@@ -153,6 +166,8 @@ def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
             privileges = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             privileges = "SELECT"
+        elif table in PURGEABLE_TABLES:
+            privileges = "SELECT, INSERT, UPDATE, DELETE"
         else:
             privileges = "SELECT, INSERT, UPDATE"
         statements.append(f'GRANT {privileges} ON TABLE "{table}" TO "{role}"')

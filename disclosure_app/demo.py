@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from disclosure_app import mfa
+from disclosure_app.mfa import SecretCipher
 from disclosure_app.models import User
 from disclosure_app.services import applications, documents, users
 from disclosure_app.services.applications import (
@@ -441,8 +443,11 @@ def seed(
     timescales: Timescales | None = None,
     now: datetime | None = None,
     letterhead: documents.Letterhead | None = None,
+    cipher: SecretCipher | None = None,
 ) -> dict[str, str]:
-    """Create the demo. Returns {email: password}; refuses if any account already exists."""
+    """Create the demo. Returns {email: password}; refuses if any account already exists.
+    Every demo account gets an authenticator secret (printed once with its password), so the
+    demo signs in with two factors like the real service."""
     letterhead = letterhead or documents.Letterhead("Northshire Police")
     policy = policy or CasePolicy()
     timescales = timescales or Timescales()
@@ -454,13 +459,19 @@ def seed(
     first = now - timedelta(days=60)
     people: dict[str, User] = {}
     logins: dict[str, str] = {}
+    secrets_: dict[str, str] = {}
     for i, (key, name, role, rank, agency) in enumerate(DEMO_USERS):
         password = users.generate_password()
         email = f"{key}@{DEMO_DOMAIN}"
         people[key] = users.create_user(
             session, users.NewUser(email, name, role, rank, agency), password,
             by=SystemActor(name="seed-demo"), now=first + timedelta(minutes=i),
+            must_change_password=False,
         )
+        if cipher is not None:
+            secrets_[email] = mfa.new_secret()
+            users.provision_mfa(session, people[key].id, secrets_[email], cipher=cipher,
+                                by=SystemActor(name="seed-demo"), now=first)
         logins[email] = password
 
     cases = _cases()
@@ -498,12 +509,14 @@ def seed(
             user=people[who], policy=policy, now=at,
         )
 
-    echo("Demo accounts (passwords are shown this once; demo use only):")
+    echo("DEMO accounts: password, then the authenticator secret to add to an authenticator "
+         "app (shown this once; demo use only, never in production):")
     for (_key, name, role, rank, agency), (email, password) in zip(
         DEMO_USERS, logins.items(), strict=True
     ):
         extra = rank.label if rank else (agency.label if agency else "")
-        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password}")
+        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password:<22} "
+             f"{secrets_.get(email, '')}".rstrip())
     echo(f"Seeded {len(cases)} demo cases across every stage.")
     for demo in cases:
         if demo.status_token and demo.label == "new application":

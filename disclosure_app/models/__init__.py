@@ -6,6 +6,7 @@ from disclosure_app.models.dip_sample import DipSample, DipSampleDraw
 from disclosure_app.models.document import StoredDocument
 from disclosure_app.models.fingerprint import RationaleFingerprint
 from disclosure_app.models.invitation import CaseInvitation
+from disclosure_app.models.security import MfaResetRequest, RateLimitCounter
 from disclosure_app.models.step import CaseStep
 from disclosure_app.models.submission import SubmissionKey
 from disclosure_app.models.user import User
@@ -20,6 +21,8 @@ __all__ = [
     "Child",
     "DipSample",
     "DipSampleDraw",
+    "MfaResetRequest",
+    "RateLimitCounter",
     "RationaleFingerprint",
     "StoredDocument",
     "Subject",

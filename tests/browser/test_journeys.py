@@ -18,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from disclosure_app import demo
-from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case
+from tests.factories import COUNTERSIGN_CONTRADICTION, PASSWORD, make_case, totp_code
 from workflows.status import Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -106,6 +106,12 @@ def sign_in(browser: Any, server: Any, email: str) -> Any:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert "/staff/sign-in" not in page.url, page.content()[:2000]
+    # The second factor: the code the account's (test) authenticator shows now.
+    assert "/staff/two-factor" in page.url, page.content()[:2000]
+    page.fill('[name="code"]', totp_code(server.app, email))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+    assert "/staff/two-factor" not in page.url, page.content()[:2000]
     return page
 
 

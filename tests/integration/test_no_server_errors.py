@@ -26,7 +26,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.services import audit
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.conftest import make_app
+from tests.conftest import complete_second_factor, make_app
 from tests.factories import PASSWORD, make_case, resolve
 from workflows.status import Route, Status
 from workflows.steps import STEPS
@@ -167,6 +167,7 @@ def sign_in_with_csrf(app: Flask, email: str) -> FlaskClient:
     response = client.post("/staff/sign-in",
                            data={"email": email, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
+    complete_second_factor(app, client, email)
     return client
 
 
@@ -212,10 +213,11 @@ def urls_for(site: Site) -> Iterator[str]:
         "user_id": [str(i) for i in site.user_ids],
         "document_id": ["1"],
         "sample_id": ["1"],
+        "request_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
-               "sample_id": [MISSING_ID]}
+               "sample_id": [MISSING_ID], "request_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -263,6 +265,8 @@ POST_DATA = {
     "public.withdraw": {"confirm": "y", "reason": "Probe."},
     "staff.step": {"expected_version": "1", "rationale": "Probe."},
     "admin.set_active": {"active": "0"},
+    "admin.request_mfa_reset": {"reason": "Probe."},
+    "admin.approve_mfa_reset": {},
     "dip_sampling.record_review": {"result": "upheld", "findings": "Probe."},
     "documents.signed_undertaking": {"expected_version": "1", "rationale": "Probe.",
                                      "signed_by": "Probe"},
@@ -284,7 +288,8 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     token = csrf_token(client, "/apply")  # any form's token is good for the whole session
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
-             "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1"}
+             "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
+             "request_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

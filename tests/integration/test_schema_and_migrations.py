@@ -42,6 +42,7 @@ APPLICATION_TABLES = {
     "users", "cases", "applicants", "children", "subjects", "case_steps", "case_invitations",
     "audit_entries", "audit_chain_head", "submission_keys", "stored_documents",
     "rationale_fingerprints", "dip_sample_draws", "dip_samples",
+    "mfa_reset_requests", "rate_limit_counters",
 }
 
 

@@ -1,0 +1,57 @@
+"""Security events (SECURITY.md SEC-32): sign-in success and failure with the factor, wrong and
+replayed codes, lockouts, sign-outs, revoked and expired sessions, authorisation denials,
+refused transitions, rate-limit hits, honeypot hits and account changes.
+
+Every event goes through ``_security_event``, the one place that decides where they are kept:
+today one structured line on the ``disclosure_app.security`` logger. Values are JSON-encoded, so
+CR, LF and other non-printable characters in (say) a typed email address are escaped and one
+event is always one line. Callers never pass passwords, codes, secrets, cookies or tokens.
+
+Misuse alerting (SEC-32a): authorisation denials are counted per person in the rate limiter's
+shared storage; the ``MISUSE_DENIALS_ALERT``-th denial inside ten minutes raises one
+``misuse_alert`` event at CRITICAL for protective monitoring to pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import current_app, g, has_request_context, request
+
+log = logging.getLogger("disclosure_app.security")
+
+# Details that must never be written, whatever a caller passes by mistake.
+_NEVER_LOGGED = frozenset({"password", "code", "secret", "token", "cookie", "csrf_token",
+                           "totp", "challenge"})
+ALERTS = frozenset({"misuse_alert", "account_locked", "totp_replay"})
+
+
+def _security_event(kind: str, **details: Any) -> None:
+    """Record one security event. The integration point for a persistent security-event log."""
+    record: dict[str, Any] = {"event": kind}
+    if has_request_context():
+        record["ip"] = request.remote_addr
+        record["endpoint"] = request.endpoint
+        record["request_id"] = g.get("request_id")
+    for key, value in details.items():
+        if key in _NEVER_LOGGED:
+            continue
+        record[key] = value if isinstance(value, int | float | bool | type(None)) else str(value)
+    line = json.dumps(record, ensure_ascii=True, sort_keys=True)
+    log.log(logging.CRITICAL if kind == "misuse_alert" else
+            logging.WARNING if kind in ALERTS else logging.INFO, "security %s", line)
+
+
+def authorisation_denied(user_id: int | None, **details: Any) -> None:
+    """An authorisation denial, counted towards the misuse alert for that person."""
+    _security_event("authz_denied", user_id=user_id, **details)
+    if user_id is None:
+        return
+    from disclosure_app.rate_limits import count_event
+
+    threshold = int(current_app.config.get("MISUSE_DENIALS_ALERT", 21))
+    if count_event(f"denials:{user_id}", window_seconds=600) == threshold:
+        _security_event("misuse_alert", user_id=user_id, pattern="authorisation denials",
+                        threshold=threshold, window_minutes=10)
