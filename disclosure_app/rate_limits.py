@@ -79,7 +79,7 @@ class DatabaseStorage(Storage):
         ).returning(_counters.c.count)
         with self.engine.begin() as conn:
             count = int(conn.execute(stmt).scalar_one())
-            if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+            if random.random() < 0.01:  # noqa: S311 # nosec B311 # housekeeping
                 conn.execute(delete(_counters).where(_counters.c.expires_at < now - 3600))
         return count
 

@@ -239,11 +239,12 @@ def change_password(session: Session, user_id: int, new_password: str, *, now: d
     ``current_password`` is required unless the sign-in that just completed proved it."""
     user = session.get(User, user_id)
     if user is None:
-        raise InputInvalid({"password": "Sign in again"})
+        raise InputInvalid({"password": "Sign in again"})  # nosec B105 # a message
     stored, email, name = user.password_hash, user.email, user.full_name
     session.commit()  # end the read before the slow hash checks
     if current_password is not None and not users.verify_password(stored, current_password):
-        raise InputInvalid({"current_password": "Your current password is not correct"})
+        raise InputInvalid({
+            "current_password": "Your current password is not correct"})  # nosec B105 # a message
     problem = passwords.problem(new_password, context=(*context, email, name))
     if problem is None and users.verify_password(stored, new_password):
         problem = "Choose a password different from the one you have now"
