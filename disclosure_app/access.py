@@ -75,8 +75,5 @@ def _decide() -> Any:
             return redirect(pending)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.role not in rule:
-        from disclosure_app.security_log import authorisation_denied
-
-        authorisation_denied(current_user.id, reason="role", role=str(current_user.role))
-        abort(403)
+        abort(403)  # logged as an authorisation denial by the error handler
     return None

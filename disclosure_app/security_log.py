@@ -52,6 +52,11 @@ def authorisation_denied(user_id: int | None, **details: Any) -> None:
     from disclosure_app.rate_limits import count_event
 
     threshold = int(current_app.config.get("MISUSE_DENIALS_ALERT", 21))
-    if count_event(f"denials:{user_id}", window_seconds=600) == threshold:
+    try:
+        count = count_event(f"denials:{user_id}", window_seconds=600)
+    except Exception:  # noqa: BLE001 - counting must never turn a refusal into a failure
+        log.exception("could not count an authorisation denial")
+        return
+    if count == threshold:
         _security_event("misuse_alert", user_id=user_id, pattern="authorisation denials",
                         threshold=threshold, window_minutes=10)
