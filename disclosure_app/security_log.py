@@ -21,6 +21,9 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 
 log = logging.getLogger("disclosure_app.security")
+# Security events are always emitted (where they go is the deployment's logging configuration),
+# even when the root logger only passes warnings.
+log.setLevel(logging.INFO)
 
 # Details that must never be written, whatever a caller passes by mistake.
 _NEVER_LOGGED = frozenset({"password", "code", "secret", "token", "cookie", "csrf_token",
