@@ -83,7 +83,7 @@ def step_up_required(*, then: str | None = None) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if step_up_is_fresh():
                 return view(*args, **kwargs)
-            _security_event("step_up_required", user_id=current_user.get_id())
+            _security_event("step_up_required", user_id=current_user.id)
             target = url_for(then) if then and request.method != "GET" else None
             return redirect(confirm_url(target))
 
