@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from disclosure_app.extensions import login_manager
 from disclosure_app.integrity import ReadOnlyMode
@@ -118,6 +118,13 @@ def _init_request_errors(app: Flask) -> None:
                      "the page and try again. Nothing was saved.")
 
     _init_database_errors(app)
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        # A Host header not in TRUSTED_HOSTS: no URL can be built for it, so a plain answer.
+        _security_event("untrusted_host")
+        return "Bad request: this service does not answer to that host name.\n", 400, {
+            "Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
