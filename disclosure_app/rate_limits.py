@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context, request
 from flask_limiter import Limiter, RequestLimit
-from limits.storage import Storage
+from limits.storage import Storage, storage_from_string
 from sqlalchemy import Engine, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -143,6 +143,9 @@ def init_app(app: Flask) -> None:
                       strategy="fixed-window", headers_enabled=True)
     limiter.init_app(app)
     app.extensions["rate_limiter"] = limiter
+    # The same kind of shared storage counts events for alerts, even with the limits switched
+    # off (Flask-Limiter then makes no storage of its own).
+    app.extensions["event_counter"] = storage_from_string(uri, **options)
     for endpoint, limits in LIMITED.items():
         view = app.view_functions[endpoint]
         for config_key, methods, shared in limits:
@@ -157,8 +160,5 @@ def init_app(app: Flask) -> None:
 def count_event(key: str, *, window_seconds: int) -> int:
     """Count one occurrence of ``key`` in a fixed window shared by every process (for alerts).
     Counts even when request limits are switched off."""
-    limiter: Limiter = current_app.extensions["rate_limiter"]
-    storage = limiter._storage  # noqa: SLF001 - the same shared storage as the limits
-    if storage is None:
-        return 0
+    storage: Storage = current_app.extensions["event_counter"]
     return storage.incr(f"event/{key}", window_seconds)
