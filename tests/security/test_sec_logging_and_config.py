@@ -125,9 +125,8 @@ def test_sec33_the_apps_own_connection_cannot_alter_or_remove_log_entries(app, s
     with app.app_context():
         for statement in ("UPDATE audit_entries SET action = 'forged'",
                           "DELETE FROM audit_entries"):
-            with get_engine().connect() as conn, pytest.raises(DBAPIError):
+            with get_engine().begin() as conn, pytest.raises(DBAPIError):
                 conn.execute(text(statement))
-                conn.commit()
         session = get_session()
         assert session.scalar(select(func.count()).select_from(AuditEntry)) > 0
         assert "forged" not in {e.action for e in session.scalars(select(AuditEntry))}
