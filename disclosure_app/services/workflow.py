@@ -38,7 +38,7 @@ from disclosure_app.services.errors import (
 )
 from workflows import MAY_SEND, DisclosureWorkflow, StepDataInvalid
 from workflows.disclosure import EVENT_IDS
-from workflows.fields import clean_step_data
+from workflows.fields import clean_step_data, normalise_text
 from workflows.policy import APPROVAL_EVENTS, CasePolicy
 from workflows.roles import Actor, Role
 from workflows.status import Status
@@ -161,6 +161,7 @@ def run_machine(
 ) -> CaseStep:
     """Validate and send one event. The caller owns the transaction."""
     spec = step_for(event)
+    rationale = normalise_text(rationale)  # NFC once, like every other text (SEC-19)
     cleaned, errors = clean_step_data(spec, data, case, now.date())
     if errors:
         raise InputInvalid(errors)
