@@ -92,7 +92,8 @@ def totp_code(app: Any, email: str) -> str:
     with app.app_context():
         session = get_session()
         user = session.scalars(select(User).where(User.email == email.strip().lower())).one()
-        now_step = mfa.step_at(datetime.now(UTC))
+        clock = app.config.get("CLOCK")  # the app's own time, if a test moved it
+        now_step = mfa.step_at(clock() if clock else datetime.now(UTC))
         last = user.totp_last_step if user.totp_last_step is not None else -1
         candidates = [s for s in (now_step - 1, now_step, now_step + 1) if s > last]
         if not candidates:
