@@ -4,7 +4,8 @@
 The app will not start in production with a missing, known or short ``SECRET_KEY``, with debug
 or testing on, with CSRF protection off, without its own ``TOTP_ENCRYPTION_KEY``, without
 ``TRUSTED_HOSTS``, or with a PostgreSQL URL that does not verify the server's certificate
-(``sslmode=verify-full``; a local Unix socket needs no TLS). It forces the session cookie to
+(``sslmode=verify-full``; a Unix socket or a loopback address, e.g. a local PgBouncer or TLS
+tunnel, crosses no network). It forces the session cookie to
 ``__Host-session``, Secure, HttpOnly, Path=/, no Domain, SameSite=Strict.
 """
 
@@ -18,6 +19,9 @@ KNOWN_DEV_KEYS = frozenset({
     "dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
     "test", "testing", "test-secret-key-not-for-production", "not-a-secret", "default",
 })
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class ProductionRefused(RuntimeError):
@@ -52,6 +56,8 @@ def _database_problems(url: str) -> list[str]:
     socket_dir = str(parsed.query.get("host") or "")
     if not parsed.host and (not socket_dir or socket_dir.startswith("/")):
         return []  # a Unix-domain socket on this host: nothing crosses a network
+    if parsed.host in LOOPBACK:
+        return []  # this host (a local PgBouncer or TLS tunnel): nothing crosses a network
     if parsed.query.get("sslmode") != "verify-full":
         return ["DATABASE_URL must use sslmode=verify-full (TLS with the server's certificate "
                 "checked) for a database reached over the network"]

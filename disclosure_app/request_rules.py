@@ -2,6 +2,8 @@
 
 - The public side accepts at most ``PUBLIC_MAX_CONTENT_LENGTH`` (64 KiB) per request; the rest
   of the app ``MAX_CONTENT_LENGTH``. Larger bodies get a 413 and nothing is read or stored.
+- A NUL character anywhere in a parameter is refused (400): no text here can contain one, and
+  PostgreSQL cannot store it.
 - A parameter sent more than once where the form expects one value (``decision=disclose&
   decision=no_disclosure``) is refused with a 400 rather than silently taking the first. Only
   the checkbox groups of the workflow's step forms and the GOV.UK date inputs (day, month and
@@ -42,9 +44,22 @@ def init_app(app: Flask) -> None:
         if request.method == "POST" and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             repeated += _repeated(request.form)
-        if repeated:
+        problem = "repeated parameter" if repeated else _nul_problem()
+        if problem:
             from disclosure_app.security_log import _security_event
 
-            _security_event("hostile_input", problem="repeated parameter",
+            _security_event("hostile_input", problem=problem,
                             names=",".join(sorted(set(repeated))[:5]))
-            abort(400, description="repeated parameter")
+            abort(400, description=problem)
+
+
+def _nul_problem() -> str | None:
+    sources = [request.args]
+    if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for values in sources:
+        for _key, items in values.lists():
+            if any("\x00" in item for item in items):
+                return "NUL character"
+    return None
