@@ -2,8 +2,9 @@
 
 - The public side accepts at most ``PUBLIC_MAX_CONTENT_LENGTH`` (64 KiB) per request; the rest
   of the app ``MAX_CONTENT_LENGTH``. Larger bodies get a 413 and nothing is read or stored.
-- A NUL character anywhere in a parameter is refused (400): no text here can contain one, and
-  PostgreSQL cannot store it.
+- A NUL character in a parameter is refused (400): no text here can contain one, and
+  PostgreSQL cannot store it. The public forms instead show it as a field error ("Remove
+  control characters"), as they do every control character.
 - A parameter sent more than once where the form expects one value (``decision=disclose&
   decision=no_disclosure``) is refused with a 400 rather than silently taking the first. Only
   the checkbox groups of the workflow's step forms and the GOV.UK date inputs (day, month and
@@ -44,7 +45,8 @@ def init_app(app: Flask) -> None:
         if request.method == "POST" and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             repeated += _repeated(request.form)
-        problem = "repeated parameter" if repeated else _nul_problem()
+        problem = "repeated parameter" if repeated else (
+            None if request.blueprint == "public" else _nul_problem())
         if problem:
             from disclosure_app.security_log import _security_event
 
