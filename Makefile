@@ -3,11 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FLASK := $(BIN)/flask --app disclosure_app
+# The local demo is not production (which insists on https, its own keys and TRUSTED_HOSTS):
+# every local command says so. A real deployment never sets this.
+FLASK := DISCLOSURE_PRODUCTION=false $(BIN)/flask --app disclosure_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres postgres-server setup assets config migrate seed reset-demo lint chromium clean
+.PHONY: run test test-sqlite test-postgres postgres-server setup assets config migrate seed reset-demo lint security audit-deps chromium clean
 
 ## run: set up, migrate, seed the demo data (first time only) and serve on 127.0.0.1:5000
 run: setup config migrate seed
@@ -19,6 +21,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
 ## on SQLite, then on a throwaway PostgreSQL cluster that this target starts and removes
 test: setup chromium postgres-server
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory security
 	$(PYTEST)
 	$(MAKE) --no-print-directory test-postgres
 
@@ -39,10 +42,10 @@ postgres-server:
 
 setup: $(VENV)/.installed assets
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,postgres]'
 	touch $@
 
 # GOV.UK Frontend (CSS, JS) compiled with the force's branding and served by the app itself.
@@ -79,6 +82,16 @@ chromium:
 
 lint: setup
 	$(BIN)/ruff check .
+
+## security: static security analysis (bandit) and the dependency audit
+security: setup
+	$(BIN)/bandit -q -c pyproject.toml -r disclosure_app workflows
+	$(MAKE) --no-print-directory audit-deps
+
+## audit-deps: known vulnerabilities in the pinned dependencies (pip-audit); skipped, and says so,
+## when the vulnerability database cannot be reached
+audit-deps: setup
+	scripts/audit_deps.sh constraints.txt
 
 clean:
 	rm -rf $(VENV) node_modules disclosure_app/static/css disclosure_app/static/js disclosure_app/static/images

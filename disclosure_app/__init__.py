@@ -13,8 +13,20 @@ from typing import Any
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from disclosure_app import access, db, errors, headers, routing
+from disclosure_app import (
+    access,
+    db,
+    errors,
+    headers,
+    mfa,
+    production,
+    rate_limits,
+    request_rules,
+    routing,
+    sessions,
+)
 from disclosure_app.config import DefaultConfig
 from disclosure_app.extensions import csrf, login_manager
 
@@ -40,6 +52,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "SECRET_KEY is not set: put it in instance/config.py or DISCLOSURE_SECRET_KEY "
             "(`make run` creates one for local use)."
         )
+    production.enforce(app)  # refuses unsafe settings; forces the __Host- Secure cookie
+    if int(app.config.get("PROXY_FIX_X_FOR") or 0) or int(app.config.get("PROXY_FIX_X_PROTO")
+                                                           or 0):
+        # Exactly as many hops as there are proxies: anything a client adds beyond is ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
+                                x_for=int(app.config["PROXY_FIX_X_FOR"]),
+                                x_proto=int(app.config["PROXY_FIX_X_PROTO"]))
 
     _refuse_signing_key(app)
     app.jinja_loader = ChoiceLoader(
@@ -58,8 +77,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     routing.init_app(app)
     db.init_app(app)
+    mfa.init_app(app)
     login_manager.init_app(app)
+    request_rules.init_app(app)  # before CSRF, which reads the body: size limits apply first
     csrf.init_app(app)
+    sessions.init_app(app)  # timeouts and revocation first: access control sees the result
     access.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
@@ -69,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     context.init_app(app)
     users_loader.init_app(app)
     _register_blueprints(app)
+    rate_limits.init_app(app)  # wraps the limited endpoints, so after the blueprints
 
     from disclosure_app.cli import register_cli
 

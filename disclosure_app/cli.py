@@ -123,12 +123,31 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("; ".join(exc.errors.values())) from exc
         click.echo(f"Created {user.role.label} {user.email}. Password (shown once): {password}")
 
+    @app.cli.command("create-first-admin")
+    @click.option("--email", required=True)
+    @click.option("--name", "full_name", required=True)
+    def create_first_admin(email: str, full_name: str) -> None:
+        """Create the first administrator (only while no account exists) and print a one-time
+        password. At first sign-in they set up their authenticator, then a new password."""
+        try:
+            user, password = users.create_first_admin(get_session(), email, full_name, now=now())
+        except InputInvalid as exc:
+            raise click.ClickException("; ".join(exc.errors.values())) from exc
+        click.echo(f"Created administrator {user.email}. One-time password (shown once; it "
+                   f"must be changed at first sign-in): {password}")
+
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
-        """Create one demo account per role and about ten demo cases, through the real workflow."""
+        """Create one demo account per role and about ten demo cases, through the real workflow.
+        Refused under the production configuration: demo accounts have printed credentials."""
         from disclosure_app.demo import seed
 
-        seed(get_session(), echo=click.echo, policy=case_policy(), letterhead=letterhead())
+        if current_app.config.get("PRODUCTION"):
+            raise click.ClickException(
+                "Refusing to seed demo accounts under the production configuration "
+                "(PRODUCTION is on). Demo data is for `make run` only.")
+        seed(get_session(), echo=click.echo, policy=case_policy(), letterhead=letterhead(),
+             cipher=current_app.extensions["totp_cipher"])
 
     from disclosure_app.dip_sampling.cli import register_cli as register_dip_sample_cli
 

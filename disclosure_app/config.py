@@ -35,16 +35,63 @@ class DefaultConfig:
     # The risk check's checklist as [[code, label], ...]; None: workflows.checks defaults.
     CHECK_SOURCES: list[list[str]] | None = None
 
-    # Sessions and cookies. Secure cookies are switched on for production deployments by
-    # ``SESSION_COOKIE_SECURE = True`` in instance config (the local demo is served over http).
+    # Production is the default: a deployment that forgets to say what it is gets every check
+    # (disclosure_app.production). `make run` and the tests set PRODUCTION = False.
+    PRODUCTION = True
+
+    # Sessions and cookies (SECURITY.md SEC-09 … SEC-13). Production forces the `__Host-` name
+    # and Secure; the local demo is served over http, so those are configuration here.
+    SESSION_COOKIE_NAME = "session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Strict"
     SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_PATH = "/"
+    # 15 minutes idle, 12 hours at most (ASVS 4.0.3 V3.3.2 for L3 with MFA): a staff member
+    # signs in about once a shift; no "remember me" exists.
+    STAFF_IDLE_MINUTES = 15
+    STAFF_ABSOLUTE_HOURS = 12
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    # Step-up: a fresh code within this many minutes before a sensitive action.
+    STEP_UP_MINUTES = 5
+
+    # Sign-in (SEC-05): per account, 5 failures in 15 minutes lock it for 15 minutes (doubling
+    # for each lock in a row, up to an hour); per client address, the rate limits below.
+    LOCKOUT_FAILURES = 5
+    LOCKOUT_WINDOW_MINUTES = 15
+    LOCKOUT_MINUTES = 15
+    # Concurrent Argon2 verifies per host (None: cores - 1) and how long a sign-in waits for one.
+    PASSWORD_HASH_SLOTS: int | None = None
+    PASSWORD_HASH_SLOT_DIR: str | None = None
+    PASSWORD_HASH_WAIT_SECONDS = 3
+    # TOTP secrets are encrypted with this Fernet key (instance config or environment; required
+    # in production). Older keys in the fallbacks still decrypt, for rotation.
+    TOTP_ENCRYPTION_KEY: str | None = None
+    TOTP_ENCRYPTION_KEY_FALLBACKS: list[str] = []
+
+    # Rate limits (Flask-Limiter; counts live in the database unless RATELIMIT_STORAGE_URI
+    # names e.g. Redis). Per client address unless marked global.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_SIGN_IN = "30 per minute; 300 per hour"
+    RATELIMIT_APPLY = "5 per hour; 20 per day"
+    RATELIMIT_APPLY_GLOBAL = "300 per hour"
+    RATELIMIT_STATUS = "30 per minute; 300 per day"
+    # Protective monitoring (SEC-32a): this many authorisation denials by one person within ten
+    # minutes raise a misuse alert.
+    MISUSE_DENIALS_ALERT = 21
+    # Public form anti-automation (SEC-29): seconds between showing the form and submitting it.
+    PUBLIC_FORM_MIN_FILL_SECONDS = 3
+
+    # Hosts and proxies (SEC-27, SEC-28). TRUSTED_HOSTS is required in production; set
+    # PROXY_FIX_X_FOR to the exact number of proxies in front of the app (0: none).
+    TRUSTED_HOSTS: list[str] | None = None
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
 
     # Request limits: the largest legitimate form is well under this.
     MAX_CONTENT_LENGTH = 256 * 1024
+    PUBLIC_MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 256 * 1024
     MAX_FORM_PARTS = 400
     # The signed confidentiality undertaking (a scan or photo) is the one upload: its page alone

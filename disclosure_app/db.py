@@ -124,6 +124,17 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+def release_read_transaction() -> None:
+    """End the request session's read transaction, if it has one and changed nothing, before
+    writing on another connection (the rate limiter's counters): on SQLite every transaction
+    takes the write lock up front, so a second connection would otherwise wait for it."""
+    session = g.get("db_session")
+    if session is not None and session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a service transaction")
+        session.commit()
+
+
 def is_sqlite(session: Session) -> bool:
     bind = session.get_bind()
     return bind.dialect.name == "sqlite"
@@ -143,9 +154,10 @@ APPEND_ONLY_TABLES = (
     "audit_entries", "audit_checkpoints", "audit_verifications", "security_events",
 )
 READ_ONLY_TABLES = ("alembic_version",)
-# A person's names and addresses in the offender register are a copy of an external extract,
-# rewritten whenever that person is imported again: the one place the app deletes rows.
-REPLACEABLE_TABLES = ("register_names", "register_addresses")
+# The only tables the runtime role may delete from: a person's names and addresses in the
+# offender register (a copy of an external extract, rewritten whenever that person is imported
+# again) and expired rate-limit counters (purged by the app itself).
+DELETABLE_TABLES = ("register_names", "register_addresses", "rate_limit_counters")
 
 
 def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
@@ -158,7 +170,7 @@ def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:
             privileges = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             privileges = "SELECT"
-        elif table in REPLACEABLE_TABLES:
+        elif table in DELETABLE_TABLES:
             privileges = "SELECT, INSERT, UPDATE, DELETE"
         else:
             privileges = "SELECT, INSERT, UPDATE"

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from disclosure_app import mfa
+from disclosure_app.mfa import SecretCipher
 from disclosure_app.models import User
 from disclosure_app.register.importer import import_file
 from disclosure_app.register.sample import SAMPLE_FILE
@@ -480,6 +482,30 @@ def _risk_step(session: Session, case_id: int, event: str, user: User, data: dic
             "birth and addresses. No record is the subject."))
 
 
+def _demo_step(
+    session: Session, case_id: int, step: tuple[float, str, str, dict[str, Any], str],
+    people: dict[str, User], *, policy: CasePolicy, letterhead: documents.Letterhead,
+    at: datetime,
+) -> None:
+    """One step of a demo case, through the service a person would use for it."""
+    from disclosure_app.models import Case
+
+    _, event, who, data, rationale = step
+    if event.startswith("risk:"):
+        _risk_step(session, case_id, event, people[who], data, people, policy, at)
+        return
+    version = session.get(Case, case_id).version  # type: ignore[union-attr]
+    if event == "record_undertaking":
+        _sign_undertaking(session, case_id, version, people[who], data, rationale,
+                          policy=policy, letterhead=letterhead, now=at)
+        return
+    take_step(
+        session,
+        StepRequest(case_id, event, version, _resolve(data, at, people), rationale),
+        user=people[who], policy=policy, now=at,
+    )
+
+
 def seed(
     session: Session,
     *,
@@ -488,8 +514,11 @@ def seed(
     timescales: Timescales | None = None,
     now: datetime | None = None,
     letterhead: documents.Letterhead | None = None,
+    cipher: SecretCipher | None = None,
 ) -> dict[str, str]:
-    """Create the demo. Returns {email: password}; refuses if any account already exists."""
+    """Create the demo. Returns {email: password}; refuses if any account already exists.
+    Every demo account gets an authenticator secret (printed once with its password), so the
+    demo signs in with two factors like the real service."""
     letterhead = letterhead or documents.Letterhead("Northshire Police")
     policy = policy or CasePolicy()
     timescales = timescales or Timescales()
@@ -501,13 +530,19 @@ def seed(
     first = now - timedelta(days=60)
     people: dict[str, User] = {}
     logins: dict[str, str] = {}
+    secrets_: dict[str, str] = {}
     for i, (key, name, role, rank, agency) in enumerate(DEMO_USERS):
         password = users.generate_password()
         email = f"{key}@{DEMO_DOMAIN}"
         people[key] = users.create_user(
             session, users.NewUser(email, name, role, rank, agency), password,
             by=SystemActor(name="seed-demo"), now=first + timedelta(minutes=i),
+            must_change_password=False,
         )
+        if cipher is not None:
+            secrets_[email] = mfa.new_secret()
+            users.provision_mfa(session, people[key].id, secrets_[email], cipher=cipher,
+                                by=SystemActor(name="seed-demo"), now=first)
         logins[email] = password
 
     import_file(session, SAMPLE_FILE, now=first, actor=SystemActor(name="seed-demo"))
@@ -531,30 +566,18 @@ def seed(
                     timescales=timescales, now=at)
                 demo.case_id = case.id
             continue
-        _, event, who, data, rationale = demo.steps[si]
-        from disclosure_app.models import Case
-
         assert demo.case_id is not None
-        if event.startswith("risk:"):
-            _risk_step(session, demo.case_id, event, people[who], data, people, policy, at)
-            continue
-        version = session.get(Case, demo.case_id).version  # type: ignore[union-attr]
-        if event == "record_undertaking":
-            _sign_undertaking(session, demo.case_id, version, people[who], data, rationale,
-                              policy=policy, letterhead=letterhead, now=at)
-            continue
-        take_step(
-            session,
-            StepRequest(demo.case_id, event, version, _resolve(data, at, people), rationale),
-            user=people[who], policy=policy, now=at,
-        )
+        _demo_step(session, demo.case_id, demo.steps[si], people, policy=policy,
+                   letterhead=letterhead, at=at)
 
-    echo("Demo accounts (passwords are shown this once; demo use only):")
+    echo("DEMO accounts: password, then the authenticator secret to add to an authenticator "
+         "app (shown this once; demo use only, never in production):")
     for (_key, name, role, rank, agency), (email, password) in zip(
         DEMO_USERS, logins.items(), strict=True
     ):
         extra = rank.label if rank else (agency.label if agency else "")
-        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password}")
+        echo(f"  {role.label:<16} {name:<16} {extra:<24} {email:<48} {password:<22} "
+             f"{secrets_.get(email, '')}".rstrip())
     echo(f"Seeded {len(cases)} demo cases across every stage, and the sample offender register "
          "(300 fictional people).")
     for demo in cases:

@@ -5,16 +5,24 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from disclosure_app.extensions import login_manager
 from disclosure_app.integrity import ReadOnlyMode
-from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
+from disclosure_app.security_log import _security_event, authorisation_denied
+from disclosure_app.services.errors import (
+    InputInvalid,
+    NotFound,
+    OutOfScope,
+    StaleCase,
+    StepNotAllowed,
+)
 from workflows import WorkflowRefusal
 from workflows.errors import (
     ActorNotPermitted,
@@ -59,14 +67,19 @@ def _page(status: int, message: str | None = None):  # type: ignore[no-untyped-d
 def init_app(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):  # type: ignore[no-untyped-def]
+        if isinstance(exc, OutOfScope):
+            authorisation_denied(_user_id(), reason="case out of scope",
+                                 case_id=(request.view_args or {}).get("case_id"))
         return _page(404)
 
     @app.errorhandler(StepNotAllowed)
     def _not_allowed(exc: StepNotAllowed):  # type: ignore[no-untyped-def]
+        _transition_refused(exc)
         return _page(409, exc.message)
 
     @app.errorhandler(PreconditionUnmet)
     def _precondition(exc: PreconditionUnmet):  # type: ignore[no-untyped-def]
+        _transition_refused(exc)
         return _page(409, exc.message)
 
     @app.errorhandler(StaleCase)
@@ -76,6 +89,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ActorNotPermitted)
     @app.errorhandler(DecisionMakerNotEligible)
     def _refused(exc: WorkflowRefusal):  # type: ignore[no-untyped-def]
+        authorisation_denied(_user_id(), reason=type(exc).__name__,
+                             case_id=(request.view_args or {}).get("case_id"))
         return _page(403, exc.message)
 
     @app.errorhandler(InputInvalid)
@@ -90,18 +105,33 @@ def init_app(app: Flask) -> None:
     def _step_invalid(exc: StepDataInvalid):  # type: ignore[no-untyped-def]
         return _page(400, "; ".join(exc.errors.values()))
 
+    _init_request_errors(app)
+
+
+def _init_request_errors(app: Flask) -> None:
+    """CSRF failures, HTTP errors and the last-resort handler."""
+
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
-        from disclosure_app.security_events import Kind, log_event
-
-        log_event(Kind.csrf_failed, reason=exc.description[:100])  # never the token itself
+        _security_event("csrf_failure", user_id=_user_id(), reason=exc.description)
         return _page(400, "Your form expired or was not sent from this service. Go back, reload "
                      "the page and try again. Nothing was saved.")
 
     _init_database_errors(app)
 
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        # A Host header not in TRUSTED_HOSTS: no URL can be built for it, so a plain answer.
+        _security_event("untrusted_host")
+        return "Bad request: this service does not answer to that host name.\n", 400, {
+            "Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if exc.code == 403:  # every refusal by role or rule (access control, views)
+            authorisation_denied(_user_id(), reason="forbidden")
+        elif exc.code == 413:
+            _security_event("hostile_input", problem="request too large")
         # Keep the exception's own headers: a 405 must say what is Allowed (RFC 9110 15.5.6).
         return (*_page(exc.code or 500), exc.get_headers())
 
@@ -110,6 +140,16 @@ def init_app(app: Flask) -> None:
         correlation_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s", correlation_id)
         return _page(500, f"Nothing was saved. If you contact support, quote {correlation_id}.")
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def _transition_refused(exc: Exception) -> None:
+    _security_event("transition_refused", user_id=_user_id(), refusal=type(exc).__name__,
+                    case_id=(request.view_args or {}).get("case_id"),
+                    event_name=(request.view_args or {}).get("event"))
 
 
 def _init_database_errors(app: Flask) -> None:

@@ -19,10 +19,11 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
+        # Always sent: browsers ignore it over plain http (the local demo) and obey it over
+        # https, so a deployment cannot forget it (SEC-25, SEC-38).
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
         if request.endpoint != "static" and not _is_public_page():
             # Case data must never sit in a browser or proxy cache.
             response.headers["Cache-Control"] = "no-store"

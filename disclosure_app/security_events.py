@@ -36,10 +36,5 @@ def log_event(kind: Kind, *, user_id: int | None = None, **details: Any) -> None
 
 def init_app(app: Flask) -> None:
     """Authorisation denials are logged wherever they arise: the deny-by-default check, a
-    workflow refusal, or a view's own abort(403)."""
-
-    @app.after_request
-    def _log_denial(response):  # type: ignore[no-untyped-def]
-        if response.status_code == 403 and request.endpoint != "static":
-            log_event(Kind.authorisation_denied, path=request.path[:200])
-        return response
+    workflow refusal, a view's own abort(403), an out-of-scope case (the error handlers call
+    ``security_log.authorisation_denied``, which stores them here)."""

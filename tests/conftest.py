@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from tests.databases import (
     new_pg_database,
     sqlite_database,
 )
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, totp_code
 from workflows.roles import Rank, Role
 
 # Tests use a cheap Argon2 profile; production keeps the library default.
@@ -37,6 +38,13 @@ BASE_CONFIG = {
     "SECRET_KEY": "test-secret-key-not-for-production",
     "WTF_CSRF_ENABLED": False,
     "SERVER_NAME": "localhost",
+    # Tests are not production (which would force https-only cookies and refuse the test key).
+    "PRODUCTION": False,
+    # Per-address limits would throttle a suite that signs in and applies hundreds of times from
+    # 127.0.0.1, and a human minimum fill time would slow every application: the tests of those
+    # controls (tests/security) switch them back on.
+    "RATELIMIT_ENABLED": False,
+    "PUBLIC_FORM_MIN_FILL_SECONDS": 0,
 }
 
 
@@ -125,12 +133,31 @@ def client(app: Flask) -> FlaskClient:
 
 
 def sign_in(app: Flask, user_email: str) -> FlaskClient:
+    """A client signed in as this account through the real sign-in: password, then a code from
+    the account's test authenticator (tests.factories.totp_code)."""
     client = app.test_client()
     response = client.post(
         "/staff/sign-in", data={"email": user_email, "password": PASSWORD}
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert response.headers["Location"].endswith("/staff/two-factor"), response.headers
+    response = client.post("/staff/two-factor", data={"code": totp_code(app, user_email)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert "/staff/two-factor" not in response.headers["Location"], response.headers
     return client
+
+
+def complete_second_factor(app: Flask, client: FlaskClient, user_email: str) -> None:
+    """After the password step on ``client`` (CSRF on or off): enter a code from the account's
+    test authenticator, as the person would."""
+    page = client.get("/staff/two-factor").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page)
+    data = {"code": totp_code(app, user_email)}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/staff/two-factor", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert "/staff/two-factor" not in response.headers["Location"], response.headers
 
 
 @pytest.fixture

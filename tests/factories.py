@@ -6,9 +6,14 @@ with the step data a real officer would enter.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
 
 from disclosure_app import demo
 from disclosure_app.db import get_session
@@ -127,13 +132,48 @@ def make_user(
     if role is Role.partner and agency is None:
         agency = Agency.probation
     email = email or f"{role.value}.{_counter()}@test.example"
-    return users.create_user(
+    user = users.create_user(
         session,
         users.NewUser(email, name or f"Test {role.label}", role, rank, agency),
         PASSWORD,
         by=SystemActor(name="tests"),
         now=datetime.now(UTC),
+        must_change_password=False,
     )
+    # Every test account has an authenticator already set up, with a secret the tests can
+    # work out from the address (``totp_secret_for``); enrolment itself is tested on its own.
+    users.provision_mfa(session, user.id, totp_secret_for(user.email),
+                        cipher=current_app.extensions["totp_cipher"],
+                        by=SystemActor(name="tests"), now=datetime.now(UTC))
+    return session.get(User, user.id)
+
+
+def totp_secret_for(email: str) -> str:
+    """The test authenticator secret of the account with this address (base32, 160 bits)."""
+    digest = hashlib.sha256(f"test totp {email.strip().lower()}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode("ascii")
+
+
+def totp_code(app: Any, email: str) -> str:
+    """A code the app will accept now for this account: the earliest step within the allowed
+    drift that is later than the last one used. A test that signs one person in more than
+    three times inside 30 seconds would run out of steps; the account's last-used step is then
+    set back, standing in for the wait (sign-in tests of reuse never come through here)."""
+    from disclosure_app import mfa
+
+    with app.app_context():
+        session = get_session()
+        user = session.scalars(select(User).where(User.email == email.strip().lower())).one()
+        clock = app.config.get("CLOCK")  # the app's own time, if a test moved it
+        now_step = mfa.step_at(clock() if clock else datetime.now(UTC))
+        last = user.totp_last_step if user.totp_last_step is not None else -1
+        candidates = [s for s in (now_step - 1, now_step, now_step + 1) if s > last]
+        if not candidates:
+            session.execute(update(User).where(User.id == user.id)
+                            .values(totp_last_step=now_step - 2))
+            session.commit()
+            candidates = [now_step - 1]
+        return mfa.code_for_step(totp_secret_for(email), candidates[0])
 
 
 _n = 0

@@ -72,3 +72,11 @@ class NewUserForm(FlaskForm):
 
 class SetActiveForm(FlaskForm):
     active = HiddenField(validators=[InputRequired(), AnyOf(["0", "1"])])
+
+
+class MfaResetForm(FlaskForm):
+    reason = StringField(validators=[InputRequired(), Length(max=500)])
+
+
+class ApproveResetForm(FlaskForm):
+    pass

@@ -10,22 +10,29 @@ from flask import Blueprint, flash, make_response, redirect, render_template, ur
 from flask_login import current_user
 
 from disclosure_app.access import allow
-from disclosure_app.admin.forms import NewUserForm, SetActiveForm
+from disclosure_app.admin.forms import ApproveResetForm, MfaResetForm, NewUserForm, SetActiveForm
 from disclosure_app.context import now
 from disclosure_app.db import get_session
+from disclosure_app.security_log import _security_event
 from disclosure_app.services import users
 from disclosure_app.services.errors import InputInvalid
+from disclosure_app.sessions import step_up_required
 from workflows.roles import Agency, Rank, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _users_page(errors: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    accounts = users.list_users(get_session())
+    resets = users.open_mfa_resets(get_session())
     return render_template(
         "admin/users.html",
-        accounts=users.list_users(get_session()),
+        accounts=accounts,
         toggle_form=SetActiveForm(),
         errors=errors or {},
+        resets=resets,
+        reset_pending={r.user_id for r in resets},
+        names={a.id: a.full_name for a in accounts},
     ), status
 
 
@@ -37,6 +44,7 @@ def users_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @allow(Role.admin)
+@step_up_required(then="admin.new_user")
 def new_user():  # type: ignore[no-untyped-def]
     form = NewUserForm()
     if not form.validate_on_submit():
@@ -59,6 +67,8 @@ def new_user():  # type: ignore[no-untyped-def]
             target = form[name] if name in form else form.email
             target.errors = [*target.errors, message]
         return render_template("admin/new_user.html", form=form), 400
+    _security_event("account_created", user_id=user.id, role=str(user.role),
+                    by=current_user.id)
     response = make_response(render_template("admin/user_created.html", user=user,
                                              password=password))
     response.headers["Cache-Control"] = "no-store"
@@ -67,6 +77,7 @@ def new_user():  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<id:user_id>/active")
 @allow(Role.admin)
+@step_up_required(then="admin.users")
 def set_active(user_id: int):  # type: ignore[no-untyped-def]
     form = SetActiveForm()
     if not form.validate_on_submit():
@@ -77,5 +88,47 @@ def set_active(user_id: int):  # type: ignore[no-untyped-def]
     except InputInvalid as exc:
         return _users_page(exc.errors, 400)
     state = "activated" if active else "deactivated and signed out everywhere"
+    _security_event("account_activated" if active else "account_deactivated",
+                    user_id=user.id, by=current_user.id)
     flash(f"The account for {user.full_name} has been {state}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<id:user_id>/mfa-reset")
+@allow(Role.admin)
+@step_up_required(then="admin.users")
+def request_mfa_reset(user_id: int):  # type: ignore[no-untyped-def]
+    """Ask for a person's authenticator to be reset (a second administrator approves)."""
+    form = MfaResetForm()
+    if not form.validate_on_submit():
+        return _users_page({"reason": "Give the reason for the reset (500 characters or fewer)"},
+                           400)
+    try:
+        users.request_mfa_reset(get_session(), user_id, form.reason.data or "", by=current_user,
+                                now=now())
+    except InputInvalid as exc:
+        return _users_page(exc.errors, 400)
+    _security_event("mfa_reset_requested", user_id=user_id, by=current_user.id)
+    flash("Reset requested. Another administrator must approve it before it takes effect.",
+          "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/mfa-resets/<id:request_id>/approve")
+@allow(Role.admin)
+@step_up_required(then="admin.users")
+def approve_mfa_reset(request_id: int):  # type: ignore[no-untyped-def]
+    form = ApproveResetForm()
+    if not form.validate_on_submit():
+        return _users_page({"reset": "Send the approval from this page"}, 400)
+    try:
+        user = users.approve_mfa_reset(get_session(), request_id, by=current_user, now=now())
+    except users.SecondApproverRequired as exc:
+        from disclosure_app.security_log import authorisation_denied
+
+        authorisation_denied(current_user.id, reason="own mfa reset request")
+        return _users_page({"reset": exc.message}, 403)
+    _security_event("mfa_reset_approved", user_id=user.id, by=current_user.id)
+    flash(f"{user.full_name}'s authenticator has been reset and they have been signed out. "
+          "They will set up a new one when they next sign in.", "success")
     return redirect(url_for("admin.users"))

@@ -27,6 +27,7 @@ from disclosure_app.services import audit, audit_queries, csv_export, users
 from disclosure_app.services.audit_queries import AuditFilter
 from disclosure_app.services.cases import record_download, view_case
 from disclosure_app.services.step_display import role_label
+from disclosure_app.sessions import step_up_required
 from workflows.roles import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -113,6 +114,7 @@ def case_trail(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/export.csv")
 @allow(Role.auditor)
+@step_up_required()
 def export_csv():  # type: ignore[no-untyped-def]
     session = get_session()
     form, filt = _search_form()

@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from disclosure_app.passwords import MAX_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -13,9 +15,45 @@ class LoginForm(FlaskForm):
     password = PasswordField(
         "Password",
         widget=GovPasswordInput(),
-        validators=[InputRequired(message="Enter your password"), Length(max=1024)],
+        validators=[InputRequired(message="Enter your password"), Length(max=MAX_LENGTH)],
     )
     submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        widget=GovTextInput(),
+        description="The 6-digit code your app shows now.",
+        validators=[InputRequired(message="Enter the 6-digit code from your authenticator app"),
+                    Length(max=12, message="Enter the 6-digit code from your authenticator app")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters. A few unrelated words make a strong, memorable "
+                    "password. Do not use the force's name or a password you use elsewhere.",
+        validators=[InputRequired(message="Enter a new password"), Length(max=MAX_LENGTH)],
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter the new password again"),
+                    EqualTo("password", message="The two passwords do not match")],
+    )
+    submit = SubmitField("Save password", widget=GovSubmitInput())
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your current password"), Length(max=MAX_LENGTH)],
+    )
 
 
 class LogoutForm(FlaskForm):

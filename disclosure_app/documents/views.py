@@ -48,6 +48,7 @@ from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllow
 from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.services.step_display import people_names
 from disclosure_app.services.workflow import load_case_in_scope
+from disclosure_app.sessions import step_up_required
 from workflows.errors import RationaleRequired
 from workflows.roles import Role
 from workflows.status import Status
@@ -77,6 +78,7 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
 
 @bp.get("/cases/<id:case_id>/decision-record.pdf")
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
+@step_up_required()
 @requires_reason("decision_record")  # it holds the subject's and children's details
 def case_record(case_id: int) -> Response:
     session = get_session()
@@ -118,18 +120,21 @@ def _generated(case_id: int, kind: str) -> Response:
 
 @bp.get("/cases/<id:case_id>/undertaking.pdf")
 @allow(*POLICE)
+@step_up_required()
 def undertaking(case_id: int) -> Response:
     return _generated(case_id, documents.UNDERTAKING)
 
 
 @bp.get("/cases/<id:case_id>/non-disclosure-letter.pdf")
 @allow(*POLICE)
+@step_up_required()
 def non_disclosure_letter(case_id: int) -> Response:
     return _generated(case_id, documents.NON_DISCLOSURE_LETTER)
 
 
 @bp.get("/cases/<id:case_id>/closure-letter.pdf")
 @allow(*POLICE)
+@step_up_required()
 def closure_letter(case_id: int) -> Response:
     return _generated(case_id, documents.CLOSURE_LETTER)
 
@@ -255,6 +260,7 @@ def stored_document(case_id: int, document_id: int) -> Response:
 
 @bp.get("/cases/<id:case_id>/bundle.zip")
 @allow(Role.auditor)
+@step_up_required()
 @requires_reason("decision_record")  # the decision record inside holds the subject's details
 def case_bundle_zip(case_id: int) -> Response:
     filename, content = case_bundle.export_case_bundle(get_session(), _user(), case_id,

@@ -14,7 +14,7 @@ from disclosure_app.models.register import (
     RegisterPerson,
 )
 from disclosure_app.models.risk import CaseCheck, CaseLink, CaseLinkKey, IdentityDecision
-from disclosure_app.models.security import SecurityEvent
+from disclosure_app.models.security import MfaResetRequest, RateLimitCounter, SecurityEvent
 from disclosure_app.models.step import CaseStep
 from disclosure_app.models.submission import SubmissionKey
 from disclosure_app.models.user import User
@@ -36,6 +36,8 @@ __all__ = [
     "DipSample",
     "DipSampleDraw",
     "IdentityDecision",
+    "MfaResetRequest",
+    "RateLimitCounter",
     "RationaleFingerprint",
     "RegisterAddress",
     "RegisterImport",

@@ -29,6 +29,32 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
 
+    # Second factor (TOTP). Secrets are stored encrypted with a key held outside the database
+    # (``disclosure_app.mfa``); the last accepted 30-second step makes every code single-use.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    totp_pending_encrypted: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The sign-in in progress between the password and the code: a random challenge (stored as
+    # SHA-256) that a replayed cookie cannot revive, and its count of wrong codes.
+    mfa_challenge_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    mfa_challenge_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    mfa_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A one-time password (from an administrator or the bootstrap command) must be replaced.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Brute-force control per account: failures in the current window, a temporary lock with
+    # backoff (``lockouts`` in a row), and when the person should be told about it.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    failure_window_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    lockouts: Mapped[int] = mapped_column(default=0, server_default="0")
+    lock_notice_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    @property
+    def mfa_enrolled(self) -> bool:
+        return self.totp_secret_encrypted is not None
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 

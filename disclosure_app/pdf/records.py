@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escapes output; parses no XML
 
 from reportlab.platypus import (
     BaseDocTemplate,

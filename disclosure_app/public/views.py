@@ -12,10 +12,12 @@ reference again, but never the status link, which is shown once only.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import flask
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from disclosure_app.access import public
 from disclosure_app.context import case_policy, now, timescales
@@ -23,6 +25,7 @@ from disclosure_app.db import get_session
 from disclosure_app.form_keys import key_is_sound, renew_unless_sound
 from disclosure_app.models import Case
 from disclosure_app.public.forms import ApplicationForm, WithdrawForm, application_input
+from disclosure_app.security_log import _security_event
 from disclosure_app.services import applications, idempotency
 from disclosure_app.services.deadlines import deadlines
 from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
@@ -32,6 +35,7 @@ from workflows.status import PUBLIC_PHASES, Status, public_phase
 
 bp = Blueprint("public", __name__)
 
+TOO_FAST = ("Check your answers, then send your application again. Nothing has been sent yet.")
 WITHDRAWN_MESSAGE = ("Your application has been withdrawn. If you are still worried about a child, "
                      "call 101, or 999 in an emergency.")
 # The service's own refusal names the case's internal state, which the applicant must not see.
@@ -76,7 +80,8 @@ def apply():  # type: ignore[no-untyped-def]
     if request.method == "POST" and request.form.get("action") == "change":
         return _application_page(form)  # back from check your answers, values as posted
     if form.validate_on_submit():
-        return render_template("public/check_answers.html", form=form)
+        return render_template("public/check_answers.html", form=form,
+                               form_started=_form_started(form))
     return _application_page(form)
 
 
@@ -85,11 +90,19 @@ def apply():  # type: ignore[no-untyped-def]
 def submit():  # type: ignore[no-untyped-def]
     """Store the application. The answers come back as hidden fields: validate them again."""
     form = ApplicationForm()
+    if request.form.get("website"):
+        # The honeypot was filled: an automated sender. Answer as if it worked; store nothing.
+        _security_event("honeypot", endpoint="public.submit")
+        flask.session["confirmation"] = {"held": True}
+        return redirect(url_for("public.confirmation"), code=303)
     earlier = idempotency.earlier(get_session(), form.submission_key.data, Purpose.apply)
     if earlier is not None:
         return _already_sent(earlier)
     valid = form.validate()
     if not (key_is_sound(form) and valid):
+        return _application_page(form)
+    if not _filled_in_time(form):
+        form.form_errors.append(TOO_FAST)
         return _application_page(form)
     try:
         done = applications.submit_application(
@@ -122,11 +135,13 @@ def confirmation():  # type: ignore[no-untyped-def]
     """Shown once: the status link exists nowhere else (only its hash is stored). After a
     repeated submission, the reference of the application already stored, and no link."""
     details = flask.session.pop("confirmation", None)
-    if not isinstance(details, dict) or not (details.get("token") or details.get("again")):
+    if not isinstance(details, dict) or not (details.get("token") or details.get("again")
+                                             or details.get("held")):
         return redirect(url_for("public.start"))
     token = details.get("token")
     return render_template(
         "public/confirmation.html",
+        held=bool(details.get("held")),
         reference=details.get("reference", ""),
         status_url=url_for("public.status", token=token, _external=True) if token else None,
         timescales=timescales(),
@@ -175,9 +190,49 @@ def _withdrawn(token: str):  # type: ignore[no-untyped-def]
 # --- Helpers -------------------------------------------------------------------------------
 
 
+def _started_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="public-form-started")
+
+
+def _form_started(form: ApplicationForm) -> str:
+    """When this form (this one-time key) was first shown, signed so it cannot be backdated:
+    the posted value if it is sound, otherwise now."""
+    posted = request.form.get("form_started", "")
+    try:
+        key = _started_serializer().loads(posted)
+    except BadData:
+        key = None
+    if posted and key == form.submission_key.data:
+        return posted
+    return _started_serializer().dumps(form.submission_key.data)
+
+
+def _filled_in_time(form: ApplicationForm) -> bool:
+    """A person takes more than PUBLIC_FORM_MIN_FILL_SECONDS from seeing the form to sending it
+    (SEC-29); a script posting at once, or without the signed start, does not."""
+    minimum = float(current_app.config["PUBLIC_FORM_MIN_FILL_SECONDS"])
+    if minimum <= 0:
+        return True
+    try:
+        key, signed_at = _started_serializer().loads(request.form.get("form_started", ""),
+                                                     return_timestamp=True)
+    except BadData:
+        key, signed_at = None, None
+    if key != form.submission_key.data or signed_at is None:
+        _security_event("form_start_missing", endpoint="public.submit")
+        return False
+    # The signature's own (wall) clock on both sides: the app's clock may be fixed in tests.
+    elapsed = time.time() - signed_at.timestamp()
+    if elapsed < minimum:
+        _security_event("too_fast", endpoint="public.submit", seconds=round(elapsed, 2))
+        return False
+    return True
+
+
 def _application_page(form: ApplicationForm):  # type: ignore[no-untyped-def]
     errors = form.summary_errors()
-    page = render_template("public/apply.html", form=form, errors=errors)
+    page = render_template("public/apply.html", form=form, errors=errors,
+                           form_started=_form_started(form))
     return page, 400 if errors else 200
 
 

@@ -18,6 +18,11 @@ class NotFound(ServiceError):
         super().__init__(message)
 
 
+class OutOfScope(NotFound):
+    """The case exists but not for this user. Answered exactly like a missing case (404); the
+    app records it as an authorisation denial, never as a consultation (SEC-15)."""
+
+
 class StaleCase(ServiceError):
     """The case changed after the form was opened. Nothing was saved."""
 

@@ -34,6 +34,13 @@ class Kind(StrEnum):
     mfa_failed = "mfa_failed"
     lockout = "lockout"
     session_revoked = "session_revoked"
+    session_expired = "session_expired"
+    mfa_enrolled = "mfa_enrolled"
+    account_changed = "account_changed"
+    step_up_failed = "step_up_failed"
+    rate_limited = "rate_limited"
+    suspicious_request = "suspicious_request"
+    misuse_alert = "misuse_alert"
 
 
 LABELS = {
@@ -45,6 +52,13 @@ LABELS = {
     Kind.mfa_failed: "Second factor failed",
     Kind.lockout: "Account locked",
     Kind.session_revoked: "Session revoked",
+    Kind.session_expired: "Session expired",
+    Kind.mfa_enrolled: "Authenticator set up",
+    Kind.account_changed: "Account changed",
+    Kind.step_up_failed: "Step-up refused",
+    Kind.rate_limited: "Rate limit reached",
+    Kind.suspicious_request: "Suspicious request refused",
+    Kind.misuse_alert: "Misuse alert",
 }
 
 # Detail keys that may hold a secret are refused outright, whatever the caller passes.

@@ -11,14 +11,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from disclosure_app import passwords
 from disclosure_app.db import transaction
-from disclosure_app.models import User
+from disclosure_app.mfa import SecretCipher
+from disclosure_app.models import MfaResetRequest, User
 from disclosure_app.services import audit
 from disclosure_app.services.audit import Category, SystemActor
-from disclosure_app.services.errors import InputInvalid, NotFound
+from disclosure_app.services.errors import InputInvalid, NotFound, ServiceError
 from workflows.roles import Actor, Agency, Rank, Role
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 _hasher = PasswordHasher()
 # Unknown e-mail addresses still pay for one verify, so timing does not reveal which exist.
@@ -26,7 +28,9 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def configure_hasher(time_cost: int, memory_cost: int, parallelism: int) -> None:
-    """Tests use a cheap profile; production keeps argon2-cffi's RFC 9106 default."""
+    """Set the Argon2id profile for new hashes (stored hashes with other parameters are
+    replaced at their owner's next sign-in). Production keeps argon2-cffi's RFC 9106 default
+    (t=3, 64 MiB, p=4); never go below OWASP's minimum (t=2, 19 MiB, p=1) outside tests."""
     global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher(
         time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
@@ -36,6 +40,22 @@ def configure_hasher(time_cost: int, memory_cost: int, parallelism: int) -> None
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_dummy(password: str) -> None:
+    """The cost of one verify, for accounts that do not exist or may not sign in."""
+    verify_password(_DUMMY_HASH, password)
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)
 
 
 def generate_password() -> str:
@@ -63,8 +83,9 @@ def _validate(new: NewUser, password: str) -> dict[str, str]:
         errors["agency"] = "Select the partner's agency"
     if new.role is Role.applicant:
         errors["role"] = "Applicants do not have accounts"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
+    problem = passwords.problem(password, context=(new.email, new.full_name))
+    if problem:
+        errors["password"] = problem
     return errors
 
 
@@ -75,7 +96,10 @@ def create_user(
     *,
     by: Actor | SystemActor,
     now: datetime,
+    must_change_password: bool = True,
 ) -> User:
+    """A new account. Its password was issued by someone else (an administrator, a command), so
+    by default it must be changed at first sign-in, after the second factor is enrolled."""
     errors = _validate(new, password)
     if errors:
         raise InputInvalid(errors)
@@ -90,6 +114,7 @@ def create_user(
             rank=new.rank if new.role in (Role.case_officer, Role.decision_maker) else None,
             agency=new.agency if new.role is Role.partner else None,
             password_hash=hash_password(password),
+            must_change_password=must_change_password,
             created_at=now,
         )
         session.add(user)
@@ -102,18 +127,6 @@ def create_user(
             category=Category.collection,
             details={"user_id": user.id, "role": str(user.role)},
         )
-    return user
-
-
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with these credentials, or None. Same work whether or not they exist."""
-    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if user is None or not user.active:
-        return None
     return user
 
 
@@ -169,3 +182,97 @@ def partner_users(session: Session) -> list[User]:
             .order_by(User.agency, User.full_name)
         )
     )
+
+
+# --- Second factor: provisioning, and resets that need two administrators (SEC-07, SEC-08) --
+
+
+def provision_mfa(session: Session, user_id: int, secret: str, *, cipher: SecretCipher,
+                  by: SystemActor, now: datetime) -> None:
+    """Give an account a known authenticator secret. For seeded demo accounts and test
+    fixtures only, as part of making the account (whose creation is in the log already): real
+    accounts enrol their own at first sign-in (``services.sign_in``), which is logged."""
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        user.totp_secret_encrypted = cipher.encrypt(secret)
+        user.totp_pending_encrypted = None
+        user.totp_last_step = None
+        user.mfa_enrolled_at = now
+
+
+def count_users(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def create_first_admin(session: Session, email: str, full_name: str, *, now: datetime
+                       ) -> tuple[User, str]:
+    """The bootstrap account (no default accounts exist): refused once any account exists.
+    Returns the account and its one-time password, which must be changed at first sign-in
+    after enrolling the second factor."""
+    if count_users(session):
+        session.rollback()
+        raise InputInvalid({"email": "Accounts already exist: administrators create new ones "
+                                     "from the Staff accounts page"})
+    password = generate_password()
+    user = create_user(session, NewUser(email, full_name, Role.admin), password,
+                       by=SystemActor(name="create-first-admin command"), now=now,
+                       must_change_password=True)
+    return user, password
+
+
+def open_mfa_resets(session: Session) -> list[MfaResetRequest]:
+    return list(session.scalars(select(MfaResetRequest)
+                                .where(MfaResetRequest.approved_at.is_(None))
+                                .order_by(MfaResetRequest.id)))
+
+
+def request_mfa_reset(session: Session, user_id: int, reason: str, *, by: User,
+                      now: datetime) -> MfaResetRequest:
+    """Admin A asks for a lost authenticator to be reset. Nothing changes until another
+    administrator approves."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InputInvalid({"reason": "Give the reason in 500 characters or fewer"})
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        request = MfaResetRequest(user_id=user.id, requested_by_id=by.id, requested_at=now,
+                                  reason=reason)
+        session.add(request)
+        session.flush()
+        audit.append(session, now=now, actor=by.as_actor(), action="mfa_reset_requested",
+                     category=Category.alteration,
+                     details={"user_id": user.id, "request_id": request.id})
+    return request
+
+
+class SecondApproverRequired(ServiceError):
+    """The administrator who asked for a reset may not approve it."""
+
+
+def approve_mfa_reset(session: Session, request_id: int, *, by: User, now: datetime) -> User:
+    """Admin B approves: the authenticator is removed, every session of that person ends, and
+    at their next sign-in (password first) they enrol a new one."""
+    with transaction(session):
+        request = session.get(MfaResetRequest, request_id)
+        if request is None or request.approved_at is not None:
+            raise NotFound()
+        if request.requested_by_id == by.id or request.user_id == by.id:
+            raise SecondApproverRequired("A second administrator must approve this reset.")
+        user = session.get(User, request.user_id)
+        assert user is not None
+        request.approved_by_id = by.id
+        request.approved_at = now
+        user.totp_secret_encrypted = None
+        user.totp_pending_encrypted = None
+        user.totp_last_step = None
+        user.mfa_enrolled_at = None
+        user.mfa_challenge_hash = None
+        user.session_version += 1
+        audit.append(session, now=now, actor=by.as_actor(), action="mfa_reset_approved",
+                     category=Category.alteration,
+                     details={"user_id": user.id, "request_id": request.id})
+    return user

@@ -29,10 +29,16 @@ from disclosure_app.models import Case, CaseInvitation, CaseStep, User
 from disclosure_app.services import audit, idempotency, rationale_quality
 from disclosure_app.services.audit import Category
 from disclosure_app.services.canonical import canonical_json, sha256_hex
-from disclosure_app.services.errors import InputInvalid, NotFound, StaleCase, StepNotAllowed
+from disclosure_app.services.errors import (
+    InputInvalid,
+    NotFound,
+    OutOfScope,
+    StaleCase,
+    StepNotAllowed,
+)
 from workflows import MAY_SEND, DisclosureWorkflow, StepDataInvalid
 from workflows.disclosure import EVENT_IDS
-from workflows.fields import clean_step_data
+from workflows.fields import clean_step_data, normalise_text
 from workflows.policy import APPROVAL_EVENTS, CasePolicy
 from workflows.roles import Actor, Role
 from workflows.status import Status
@@ -173,6 +179,7 @@ def run_machine(
 ) -> CaseStep:
     """Validate and send one event. The caller owns the transaction."""
     spec = step_for(event)
+    rationale = normalise_text(rationale)  # NFC once, like every other text (SEC-19)
     cleaned, errors = clean_step_data(spec, data, case, now.date())
     if errors:
         raise InputInvalid(errors)
@@ -326,12 +333,13 @@ def load_case_in_scope(
             CaseInvitation.user_id == user.id, CaseInvitation.revoked_at.is_(None)
         )
     elif user.role not in (Role.case_officer, Role.decision_maker, Role.auditor):
-        raise NotFound()
+        raise OutOfScope() if session.get(Case, case_id) is not None else NotFound()
     if for_update:
         query = query.with_for_update(of=Case).execution_options(populate_existing=True)
     case = session.scalars(query).first()
     if case is None:
-        raise NotFound()
+        exists = session.scalar(select(Case.id).where(Case.id == case_id)) is not None
+        raise OutOfScope() if exists else NotFound()
     return case
 
 

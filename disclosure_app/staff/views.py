@@ -26,17 +26,28 @@ from flask import (
 )
 from flask_login import current_user
 
-from disclosure_app import sensitive
+from disclosure_app import mfa, sensitive, sessions
 from disclosure_app.access import CASE_READERS, allow
+from disclosure_app.auth.views import lockout_policy
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
 from disclosure_app.documents.views import case_documents
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services import applications, cases, idempotency, risk_check, users, workflow
+from disclosure_app.security_log import _security_event
+from disclosure_app.services import (
+    applications,
+    cases,
+    idempotency,
+    risk_check,
+    sign_in,
+    users,
+    workflow,
+)
 from disclosure_app.services.deadlines import deadlines, overdue_labels
 from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
 from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
+from disclosure_app.services.sign_in import Outcome
 from disclosure_app.staff.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
 from disclosure_app.staff.step_forms import (
     LIMB_NAMES,
@@ -278,11 +289,10 @@ def step(case_id: int, event: str) -> Any:
         return redirect(url_for(OWN_PAGES[event], case_id=case_id), code=303)
     form = form_class_for(spec, _partner_choices(the_case, spec))()
     if request.method == "GET":
-        _refuse_unless_available(the_case, spec, user)
-        form.expected_version.data = the_case.version
-        return _step_page(the_case, spec, form)
-    if spec.is_decision and "check_reasons" in request.form:
-        return _check_reasons(the_case, spec, form)
+        return _form_page(the_case, spec, form, user)
+    answered = _before_saving(the_case, spec, form, user)
+    if answered is not None:
+        return answered
     # Sent before (back and resubmit, a double click): answer as the first time, even if the
     # form would no longer validate now that the step is taken.
     if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
@@ -326,6 +336,54 @@ def step(case_id: int, event: str) -> Any:
         return _step_page(fresh, spec, form, stale=exc.message), 409
     flash(f"{spec.title}: saved", "success")
     return redirect(url_for("staff.case", case_id=case_id), code=303)
+
+
+def _before_saving(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
+    """A POST that is answered without saving: a step-up still owed, or 'Check my reasons'."""
+    refused = _step_up_first(case, spec, form, user)
+    if refused is not None:
+        return refused
+    if spec.is_decision and "check_reasons" in request.form:
+        return _check_reasons(case, spec, form)
+    return None
+
+
+def _form_page(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
+    _refuse_unless_available(case, spec, user)
+    form.expected_version.data = case.version
+    return _step_up_first(case, spec, form, user) or _step_page(case, spec, form)
+
+
+def _step_up_first(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
+    """Deciding or approving a decision needs a fresh code (SEC-13). On the GET, go and confirm
+    first. On the POST (the confirmation ran out while the decision was being written), nothing
+    is saved, everything typed stays, and a code field appears (401). None: go ahead."""
+    if not (spec.is_decision or spec.event in APPROVAL_EVENTS):
+        return None
+    if request.method == "GET":
+        return None if sessions.step_up_is_fresh() else redirect(sessions.confirm_url())
+    if "check_reasons" in request.form or _stepped_up(user):
+        return None
+    form.validate_on_submit()
+    return _step_page(case, spec, form, step_up_needed=True), 401
+
+
+def _stepped_up(user: User) -> bool:
+    """Step-up is fresh, or the form carries a good code from the person's authenticator."""
+    if sessions.step_up_is_fresh():
+        return True
+    code = request.form.get("step_up_code", "")
+    if not code:
+        _security_event("step_up_required", user_id=user.id)
+        return False
+    outcome = sign_in.confirm_identity(get_session(), user.id, code, now=now(),
+                                       cipher=mfa.cipher(), policy=lockout_policy())
+    if outcome is not Outcome.ok:
+        _security_event("sign_in_failed", factor="totp", user_id=user.id, reason="step_up")
+        return False
+    sessions.stepped_up()
+    _security_event("step_up", user_id=user.id)
+    return True
 
 
 def _check_reasons(case: Case, spec: StepSpec, form: Any) -> Any:
@@ -375,9 +433,11 @@ def _step_page(
     *,
     stale: str | None = None,
     quality: dict[str, Any] | None = None,
+    step_up_needed: bool = False,
 ) -> str:
     return render_template(
         "staff/step.html",
+        step_up_needed=step_up_needed,
         case=case,
         status=Status(case.status),
         spec=spec,

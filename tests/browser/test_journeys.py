@@ -27,6 +27,7 @@ from tests.factories import (
     PASSWORD,
     make_case,
     register_people_for_tests,
+    totp_code,
 )
 from workflows.status import Status
 
@@ -115,6 +116,12 @@ def sign_in(browser: Any, server: Any, email: str) -> Any:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert "/staff/sign-in" not in page.url, page.content()[:2000]
+    # The second factor: the code the account's (test) authenticator shows now.
+    assert "/staff/two-factor" in page.url, page.content()[:2000]
+    page.fill('[name="code"]', totp_code(server.app, email))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+    assert "/staff/two-factor" not in page.url, page.content()[:2000]
     return page
 
 

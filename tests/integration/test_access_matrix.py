@@ -75,6 +75,19 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("auth.login", "POST"): row(400, 400, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS),
     ("auth.logout", "GET"): everyone(405),
     ("auth.logout", "POST"): row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    # The later steps of signing in: without a sign-in in progress, back to the password.
+    ("auth.two_factor", "GET"): everyone(LOGIN),
+    ("auth.two_factor", "POST"): everyone(LOGIN),
+    ("auth.set_up_two_factor", "GET"): everyone(LOGIN),
+    ("auth.set_up_two_factor", "POST"): everyone(LOGIN),
+    ("auth.two_factor_qr", "GET"): everyone(LOGIN),
+    ("auth.new_password", "GET"): everyone(LOGIN),
+    ("auth.new_password", "POST"): everyone(LOGIN),
+    # Step-up and a staff member's own password: any signed-in staff member.
+    ("auth.confirm_identity", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
+    ("auth.confirm_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400),
+    ("auth.change_password", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
+    ("auth.change_password", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400),
     # Staff case work.
     ("staff.queue", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403),
     ("staff.case", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403),
@@ -138,6 +151,12 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("admin.new_user", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
     ("admin.set_active", "GET"): everyone(405),
     ("admin.set_active", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    # Authenticator resets: one administrator asks (an empty form: no reason, 400), another
+    # approves (no such request here: 404).
+    ("admin.request_mfa_reset", "GET"): everyone(405),
+    ("admin.request_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.approve_mfa_reset", "GET"): everyone(405),
+    ("admin.approve_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
     # Health check for load balancers: no personal data, no sign-in.
     ("health.healthz", "GET"): everyone(200),
 }
@@ -186,8 +205,10 @@ class World:
             values["token"] = UNKNOWN_TOKEN if role == "anonymous" else self.token
         elif endpoint in ("dip_sampling.review", "dip_sampling.record_review"):
             values["sample_id"] = MISSING_ID
-        elif endpoint == "admin.set_active":
+        elif endpoint in ("admin.set_active", "admin.request_mfa_reset"):
             values["user_id"] = self.user_id
+        elif endpoint == "admin.approve_mfa_reset":
+            values["request_id"] = MISSING_ID
         with self.app.test_request_context():
             return url_for(endpoint, **values)
 

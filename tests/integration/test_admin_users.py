@@ -219,7 +219,7 @@ TOKEN_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
 def test_with_csrf_on_admin_posts_need_the_forms_token(db_path, staff):
-    from tests.conftest import make_app
+    from tests.conftest import complete_second_factor, make_app
     from tests.factories import PASSWORD
 
     app = make_app(db_path, WTF_CSRF_ENABLED=True)
@@ -228,6 +228,7 @@ def test_with_csrf_on_admin_posts_need_the_forms_token(db_path, staff):
     assert client.post("/staff/sign-in", data={"email": staff["admin"].email,
                                                "password": PASSWORD,
                                                "csrf_token": token}).status_code == 302
+    complete_second_factor(app, client, staff["admin"].email)
     before = _user_count(app)
     assert client.post("/admin/users/new", data=NEW_OFFICER).status_code == 400
     assert client.post(f"/admin/users/{staff['auditor'].id}/active",

@@ -30,7 +30,7 @@ from disclosure_app.services.canonical import chain_hash
 from disclosure_app.services.documents import safe_filename
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.conftest import make_app, sign_in
+from tests.conftest import complete_second_factor, make_app, sign_in
 from tests.factories import (
     DISCLOSE,
     PASSWORD,
@@ -545,6 +545,7 @@ def test_with_csrf_on_an_upload_larger_than_the_app_wide_form_limit_is_accepted(
         client.post("/staff/sign-in", data={
             "email": staff["case_officer"].email, "password": PASSWORD,
             "csrf_token": _csrf_token(client, "/staff/sign-in")})
+        complete_second_factor(csrf_app, client, staff["case_officer"].email)
         token = _csrf_token(client, _url(approved.id, "signed-undertaking"))
         big = b"%PDF-1.4\n" + b"0" * (1024 * 1024) + b"\n%%EOF\n"
         assert len(big) > csrf_app.config["MAX_CONTENT_LENGTH"]

@@ -8,6 +8,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
@@ -22,7 +23,8 @@ ROLE_LABELS = ("Case officer", "Decision-maker", "Partner agency", "Auditor", "A
 HOMES = {"Case officer": "/staff/", "Decision-maker": "/staff/", "Partner agency": "/staff/",
          "Auditor": "/audit/", "Administrator": "/admin/users"}
 LOGIN_LINE = re.compile(
-    r"^\s+(?P<role>" + "|".join(ROLE_LABELS) + r")\s.*?(?P<email>\S+@\S+)\s+(?P<password>\S+)$"
+    r"^\s+(?P<role>" + "|".join(ROLE_LABELS) + r")\s.*?(?P<email>\S+@\S+)\s+(?P<password>\S+)"
+    r"\s+(?P<totp>[A-Z2-7]{32})$"
 )
 STATUS_LINK = re.compile(r"(/status/[A-Za-z0-9_-]{20,})")
 TAMPERED_SEQ = 10
@@ -74,6 +76,11 @@ def test_every_printed_password_signs_in_to_that_roles_home(app, seeded):
         client = app.test_client()
         response = client.post("/staff/sign-in", data={"email": login["email"],
                                                        "password": login["password"]})
+        assert response.status_code == 302, login["email"]
+        assert urlsplit(response.headers["Location"]).path == "/staff/two-factor"
+        # The printed secret is the demo account's authenticator: its current code signs in.
+        code = pyotp.TOTP(login["totp"]).now()
+        response = client.post("/staff/two-factor", data={"code": code})
         assert response.status_code == 302, login["email"]
         assert urlsplit(response.headers["Location"]).path == HOMES[login["role"]]
         assert client.get(HOMES[login["role"]]).status_code == 200, login["email"]

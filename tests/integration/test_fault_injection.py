@@ -349,6 +349,21 @@ def _app_for(kind: str, database: TestDatabase) -> Flask:
     return make_app(database)
 
 
+def _signed_in(app: Flask, database: TestDatabase, email: str) -> Any:
+    """A client of ``app`` signed in as ``email``. Signing in records the authenticator code
+    used (single-use codes), which a read-only database cannot: sign in through a writable app
+    on the same database (same SECRET_KEY) and carry the session cookie over, as a browser
+    signed in before the database turned read-only would."""
+    writable = make_app(database)
+    try:
+        cookie = sign_in(writable, email).get_cookie("session")
+    finally:
+        writable.extensions["db_engine"].dispose()
+    client = app.test_client()
+    client.set_cookie("session", cookie.value)
+    return client
+
+
 REFUSALS = {
     "sqlite": {"locked": _sqlite_locked, "disk full": _sqlite_full, "read-only file": _nothing},
     "postgresql": {"lock timeout": _pg_lock_timeout, "disk full": _pg_disk_full,
@@ -385,7 +400,7 @@ def test_a_database_that_refuses_a_staff_step_gives_a_clear_503_and_stores_nothi
                         officer=staff["case_officer"])
     app = _app_for(kind, database)
     try:
-        officer = sign_in(app, staff["case_officer"].email)
+        officer = _signed_in(app, database, staff["case_officer"].email)
         payload = form_payload("start_checks", {}, case.version, rationale=LONG_TEXT[:4900])
         before = dump(database)
         with REFUSALS[kind](database, app):

@@ -26,7 +26,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.services import audit
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.conftest import make_app
+from tests.conftest import complete_second_factor, make_app
 from tests.factories import PASSWORD, make_case, resolve
 from workflows.status import Route, Status
 from workflows.steps import STEPS
@@ -175,6 +175,7 @@ def sign_in_with_csrf(app: Flask, email: str) -> FlaskClient:
     response = client.post("/staff/sign-in",
                            data={"email": email, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
+    complete_second_factor(app, client, email)
     return client
 
 
@@ -223,11 +224,12 @@ def urls_for(site: Site) -> Iterator[str]:
         "source": ["pnc", "previous_forces"],
         "name": ["consultations", "staff", "disclosures", "alerts", "security", "integrity"],
         "fmt": ["csv", "pdf"],
+        "request_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
                "sample_id": [MISSING_ID], "source": ["no_such_source"], "name": ["everything"],
-               "fmt": ["xlsx"]}
+               "fmt": ["xlsx"], "request_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -275,6 +277,8 @@ POST_DATA = {
     "public.withdraw": {"confirm": "y", "reason": "Probe."},
     "staff.step": {"expected_version": "1", "rationale": "Probe."},
     "admin.set_active": {"active": "0"},
+    "admin.request_mfa_reset": {"reason": "Probe."},
+    "admin.approve_mfa_reset": {},
     "dip_sampling.record_review": {"result": "upheld", "findings": "Probe."},
     "documents.signed_undertaking": {"expected_version": "1", "rationale": "Probe.",
                                      "signed_by": "Probe"},
@@ -309,7 +313,7 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
              "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
-             "source": "pnc"}
+             "source": "pnc", "request_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

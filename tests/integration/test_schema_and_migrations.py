@@ -46,6 +46,7 @@ APPLICATION_TABLES = {
     "register_imports", "register_people", "register_names", "register_addresses",
     "case_checks", "identity_decisions", "case_link_keys", "case_links",
     "audit_checkpoints", "audit_verifications", "security_events", "access_reasons",
+    "mfa_reset_requests", "rate_limit_counters",
 }
 
 

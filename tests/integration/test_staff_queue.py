@@ -14,6 +14,7 @@ import pytest
 from disclosure_app.db import get_session
 from disclosure_app.services.applications import Timescales
 from disclosure_app.services.workflow import StepRequest, take_step
+from tests.conftest import sign_in
 from tests.factories import SUBJECT_NAME, make_case, make_user
 from workflows.roles import Role
 from workflows.status import Route, Status
@@ -117,8 +118,10 @@ def test_filter_overdue_and_red_overdue_flags(app, staff, clients):
     app.extensions["timescales"] = Timescales(overall_days=90)
     new_case(app, staff, Status.initial_checks)
     app.config["CLOCK"] = lambda: datetime.now(UTC) + timedelta(days=10)
+    # Ten days on, yesterday's session has ended (12 hours at most): sign in again then.
+    officer = sign_in(app, staff["case_officer"].email)
 
-    response = clients["case_officer"].get("/staff/?overdue=yes")
+    response = officer.get("/staff/?overdue=yes")
 
     assert case_ids(response) == [late.id]
     page = response.get_data(as_text=True)

@@ -21,7 +21,7 @@ from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.services.errors import StepNotAllowed
 from disclosure_app.services.idempotency import new_key
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.conftest import sign_in
+from tests.conftest import complete_second_factor, sign_in
 from tests.factories import (
     DISCLOSE,
     NO_DISCLOSURE,
@@ -700,6 +700,7 @@ def test_step_form_carries_a_csrf_token_that_the_post_needs(db_path, staff):
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
         client.post("/staff/sign-in", data={"email": staff["case_officer"].email,
                                             "password": PASSWORD, "csrf_token": token})
+        complete_second_factor(app, client, staff["case_officer"].email)
         case = case_in(app, staff, Status.received)
         page = client.get(url(case.id, "start_checks")).get_data(as_text=True)
         form = page.split(f'<form method="post" action="{url(case.id, "start_checks")}"')[1]

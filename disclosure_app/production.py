@@ -1,0 +1,82 @@
+"""What production refuses and what it forces (SECURITY.md SEC-12, SEC-35, SEC-37, SEC-38).
+
+``PRODUCTION`` defaults to True, so a deployment that forgets to say what it is gets every check.
+The app will not start in production with a missing, known or short ``SECRET_KEY``, with debug
+or testing on, with CSRF protection off, without its own ``TOTP_ENCRYPTION_KEY``, without
+``TRUSTED_HOSTS``, or with a PostgreSQL URL that does not verify the server's certificate
+(``sslmode=verify-full``; a Unix socket or a loopback address, e.g. a local PgBouncer or TLS
+tunnel, crosses no network). It forces the session cookie to
+``__Host-session``, Secure, HttpOnly, Path=/, no Domain, SameSite=Strict.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+MIN_SECRET_KEY_LENGTH = 32
+KNOWN_DEV_KEYS = frozenset({
+    "dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
+    "test", "testing", "test-secret-key-not-for-production", "not-a-secret", "default",
+})
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class ProductionRefused(RuntimeError):
+    pass
+
+
+def problems(app: Flask) -> list[str]:
+    config = app.config
+    found = []
+    key = str(config.get("SECRET_KEY") or "")
+    if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in KNOWN_DEV_KEYS or len(set(key)) < 8:
+        found.append(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters "
+                     "from the environment or instance config")
+    if app.debug or config.get("DEBUG"):
+        found.append("DEBUG must be off (the Werkzeug debugger runs code for anyone)")
+    if config.get("TESTING"):
+        found.append("TESTING must be off")
+    if not config.get("WTF_CSRF_ENABLED", True):
+        found.append("WTF_CSRF_ENABLED must be on")
+    if not config.get("TOTP_ENCRYPTION_KEY"):
+        found.append("TOTP_ENCRYPTION_KEY must be set (a Fernet key held outside the database)")
+    if not config.get("TRUSTED_HOSTS"):
+        found.append("TRUSTED_HOSTS must list the host names the service answers to")
+    found.extend(_database_problems(str(config.get("DATABASE_URL") or "")))
+    return found
+
+
+def _database_problems(url: str) -> list[str]:
+    if not url.startswith("postgresql"):
+        return []
+    parsed = make_url(url)
+    socket_dir = str(parsed.query.get("host") or "")
+    if not parsed.host and (not socket_dir or socket_dir.startswith("/")):
+        return []  # a Unix-domain socket on this host: nothing crosses a network
+    if parsed.host in LOOPBACK:
+        return []  # this host (a local PgBouncer or TLS tunnel): nothing crosses a network
+    if parsed.query.get("sslmode") != "verify-full":
+        return ["DATABASE_URL must use sslmode=verify-full (TLS with the server's certificate "
+                "checked) for a database reached over the network"]
+    return []
+
+
+def enforce(app: Flask) -> None:
+    if not app.config.get("PRODUCTION"):
+        return
+    found = problems(app)
+    if found:
+        raise ProductionRefused("Refusing to start in production: " + "; ".join(found) + ".")
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-session",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        PREFERRED_URL_SCHEME="https",
+        WTF_CSRF_SSL_STRICT=True,
+    )
