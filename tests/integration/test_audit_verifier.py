@@ -5,7 +5,9 @@ the app, and the web process cannot sign."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,12 +136,21 @@ def _swap(lines: list[bytes], seq: int) -> None:
     lines[seq - 1], lines[seq] = lines[seq], lines[seq - 1]
 
 
+def _capitalise_hash(lines: list[bytes], seq: int) -> None:
+    # The same hash value in capitals, in the entry and in the next entry's link: the bytes
+    # changed though every hash still "matches" once decoded, so it must be caught.
+    line, after = lines[seq - 1], lines[seq]
+    lines[seq - 1] = line[:94] + line[94:158].upper() + line[158:]
+    lines[seq] = after[:14] + after[14:78].upper() + after[78:]
+
+
 TAMPERING = {
     "a changed byte": _change_one_byte,
     "a changed previous hash": _change_prev_hash,
     "a deleted entry": _delete,
     "an inserted entry": _insert_forged,
     "two entries swapped": _swap,
+    "a hash re-written in capitals": _capitalise_hash,
 }
 
 
@@ -147,11 +158,28 @@ TAMPERING = {
 def test_each_tampering_class_is_named_with_the_first_bad_entry(bundle, keys, tamper):
     lines = lines_of(bundle)
     seq = len(lines) // 2
+    untouched = list(lines)
     tamper(lines, seq)
+    assert lines != untouched
     write_lines(bundle, lines)
     result = run_verifier(bundle / "verify.py", bundle, "--key", keys[1])
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith(f"TAMPERED OR INCONSISTENT: entry {seq}: "), result.stdout
+
+
+def _rehash_from(lines: list[bytes], seq: int) -> list[bytes]:
+    """Entry ``seq`` rewritten and every entry re-hashed: the chain is consistent again."""
+    prev = verify.GENESIS_HASH
+    rewritten = []
+    for number, line in enumerate(lines, start=1):
+        payload = json.loads(line)["payload"]
+        if number == seq:
+            payload["actor"]["name"] = "Someone Else"
+        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        entry = chain_hash(prev, text)
+        rewritten.append(verify.entry_line(prev, entry, text))
+        prev = entry
+    return rewritten
 
 
 def test_tail_truncation_below_a_checkpoint_is_named(bundle, keys):
@@ -169,18 +197,7 @@ def test_tail_truncation_below_a_checkpoint_is_named(bundle, keys):
 def test_a_rehashed_history_is_caught_by_the_signed_checkpoint(bundle, keys):
     """Someone with the database but not the key rewrites entry 3 and re-hashes everything
     after it: the chain is consistent again, but the signed roots no longer match."""
-    lines = lines_of(bundle)
-    prev = verify.GENESIS_HASH
-    rewritten = []
-    for number, line in enumerate(lines, start=1):
-        payload = json.loads(line)["payload"]
-        if number == 3:
-            payload["actor"]["name"] = "Someone Else"
-        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-        entry = chain_hash(prev, text)
-        rewritten.append(verify.entry_line(prev, entry, text))
-        prev = entry
-    write_lines(bundle, rewritten)
+    write_lines(bundle, _rehash_from(lines_of(bundle), 3))
     result = run_verifier(bundle / "verify.py", bundle, "--key", keys[1])
     assert result.returncode == 1
     first = sizes(bundle)[0]
@@ -287,6 +304,119 @@ def test_roots_at_any_size_agree_across_chunk_boundaries():
                                                if start < s <= start + len(chunk)]))
     for size in wanted:
         assert roots[size] == verify.merkle_root(hashes[:size]), size
+
+
+# --- The work split across processes ------------------------------------------------------
+
+# Four chunks: the log is cut into ranges at each chunk boundary.
+LONG_LOG = 3 * verify.CHUNK + 500
+CUTS = (verify.CHUNK, 2 * verify.CHUNK, 3 * verify.CHUNK)
+
+
+@pytest.fixture(scope="module")
+def long_log(tmp_path_factory) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """A generated bundle of LONG_LOG entries (no app: it is only the file format) with a
+    signed checkpoint every 1,000 entries and at the end; and the public key."""
+    directory = tmp_path_factory.mktemp("long") / "bundle"
+    (directory / verify.CHECKPOINTS_DIR).mkdir(parents=True)
+    signer = checkpoints.generate_key("long.example/audit")
+    public = directory.parent / "public.key"
+    public.write_text(signer.verifier_key)
+    prev, lines, hashes = verify.GENESIS_HASH, [], []
+    for seq in range(1, LONG_LOG + 1):
+        payload = json.dumps({"action": "case_viewed",
+                              "actor": {"name": "PC 1", "role": "case_officer"},
+                              "case_id": seq % 97, "seq": seq, "to": None, "v": 1},
+                             separators=(",", ":"), sort_keys=True)
+        entry = chain_hash(prev, payload)
+        lines.append(verify.entry_line(prev, entry, payload))
+        hashes.append(bytes.fromhex(entry))
+        prev = entry
+    write_lines(directory, lines)
+    for size in [*range(1000, LONG_LOG, 1000), LONG_LOG]:
+        note = signer.sign(verify.checkpoint_body(signer.name, size,
+                                                  verify.merkle_root(hashes[:size])))
+        (directory / verify.CHECKPOINTS_DIR / f"checkpoint-{size:012d}.txt").write_text(note)
+    return directory, public
+
+
+@pytest.fixture
+def long_bundle(long_log: tuple[Path, Path], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(long_log[0], tmp_path / "bundle"))
+
+
+def results_by_jobs(bundle: Path, key_file: Path) -> list[dict]:
+    key = verify.load_key(None, key_file)
+    results = []
+    for jobs in (1, 2, 3):
+        result = dataclasses.asdict(verify.verify_bundle(bundle, key, jobs=jobs))
+        del result["checkpoints"]
+        results.append(result)
+    return results
+
+
+def test_the_log_is_really_verified_in_several_ranges(long_log):
+    bundle, key_file = long_log
+    path = bundle / verify.ENTRIES_FILE
+    signed, failure = verify.read_checkpoints(
+        sorted((bundle / verify.CHECKPOINTS_DIR).glob("*.txt")), verify.load_key(None, key_file))
+    assert failure is None
+    assert [index for _, index in verify._cut_points(path, 8)] == list(CUTS)
+    done = verify._verify_in_parallel(path, sorted(c.size for c in signed), 2)
+    assert done is not None  # not a silent fall-back to one process
+    count, roots = done
+    assert count == LONG_LOG
+    assert roots == {c.size: c.root for c in signed}
+    assert results_by_jobs(bundle, key_file) == [
+        {"ok": True, "entries": LONG_LOG, "first_bad_seq": None, "problem": "",
+         "key_name": "long.example/audit"}] * 3
+
+
+@pytest.mark.parametrize("seq", [5, CUTS[1], CUTS[1] + 1, CUTS[2] + 1, LONG_LOG - 1])
+@pytest.mark.parametrize("tamper", TAMPERING.values(), ids=TAMPERING.keys())
+def test_any_number_of_processes_names_the_same_first_bad_entry(long_log, long_bundle, tamper,
+                                                                seq):
+    lines = lines_of(long_bundle)
+    untouched = list(lines)
+    tamper(lines, seq)
+    assert lines != untouched
+    write_lines(long_bundle, lines)
+    one, two, three = results_by_jobs(long_bundle, long_log[1])
+    assert (one["ok"], one["first_bad_seq"]) == (False, seq), one
+    assert two == one
+    assert three == one
+
+
+@pytest.mark.parametrize("seq", [3, CUTS[1] + 500])
+def test_any_number_of_processes_names_the_same_rehashed_range(long_log, long_bundle, seq):
+    write_lines(long_bundle, _rehash_from(lines_of(long_bundle), seq))
+    one, two, three = results_by_jobs(long_bundle, long_log[1])
+    first = seq // 1000 * 1000 + 1
+    assert one["first_bad_seq"] == first
+    assert one["problem"].startswith(f"entries {first}-{first + 999} do not match the signed")
+    assert two == one
+    assert three == one
+
+
+@pytest.mark.parametrize("keep", [CUTS[1], CUTS[2] + 7, LONG_LOG - 1])
+def test_any_number_of_processes_names_the_same_truncation(long_log, long_bundle, keep):
+    write_lines(long_bundle, lines_of(long_bundle)[:keep])
+    one, two, three = results_by_jobs(long_bundle, long_log[1])
+    assert one["first_bad_seq"] == keep + 1
+    assert "tail truncation" in one["problem"]
+    assert two == one
+    assert three == one
+
+
+def test_the_verifier_splits_the_work_without_the_app(long_log, long_bundle):
+    assert run_verifier(verify.__file__, long_bundle, "--key", long_log[1], "--jobs", "2"
+                        ).stdout.startswith(f"OK: {LONG_LOG} entries")
+    lines = lines_of(long_bundle)
+    _change_one_byte(lines, CUTS[1] + 2)
+    write_lines(long_bundle, lines)
+    result = run_verifier(verify.__file__, long_bundle, "--key", long_log[1], "--jobs", "2")
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"TAMPERED OR INCONSISTENT: entry {CUTS[1] + 2}: ")
 
 
 def test_the_web_app_refuses_to_start_with_the_signing_key(app, keys):
