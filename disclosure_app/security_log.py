@@ -45,7 +45,7 @@ _STORED: dict[str, str] = {
     "mfa_enrolled": "mfa_enrolled",
     "account_created": "account_changed",
     "account_activated": "account_changed",
-    "password_changed": "account_changed",
+    "password_changed": "account_changed",  # nosec B105 - an event name, not a password
     "mfa_reset_requested": "account_changed",
     "mfa_reset_approved": "account_changed",
     "step_up_required": "step_up_failed",

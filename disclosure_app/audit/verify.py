@@ -405,7 +405,7 @@ def _chunks(handle: BinaryIO, max_chunks: int | None = None) -> Iterator[list[by
 
 
 _entries, _payloads = itemgetter(_ENTRY), itemgetter(_PAYLOAD)
-_startswith, _rfind = bytes.startswith, bytes.rfind
+_startswith, _endswith, _rfind = bytes.startswith, bytes.endswith, bytes.rfind
 _unhexlify = binascii.unhexlify
 
 
@@ -425,6 +425,13 @@ def _sound_chunk(lines: list[bytes], first_seq: int, prev_hex: bytes) -> list[by
       form (links are compared as text, so every hash in the file is then exact);
     * each entry's hash is a context started from the previous raw hash and fed the payload
       (cheaper than a concatenated copy of every payload)."""
+    # The fixed text around the fields is part of what was exported: a changed byte there is a
+    # changed entry too, even though no hash covers it (checked in place, no copies).
+    if not (all(map(_startswith, lines, repeat(_P1)))
+            and all(map(_startswith, lines, repeat(_P2), repeat(_MID.start)))
+            and all(map(_startswith, lines, repeat(_P3), repeat(_PAYLOAD_AT.start)))
+            and all(map(_endswith, lines, repeat(b"}\n")))):
+        return None
     entries = list(map(_entries, lines))
     if not (_startswith(lines[0], prev_hex, 14)
             and all(map(_startswith, islice(lines, 1, None), entries, repeat(14)))):

@@ -237,7 +237,7 @@ def _random_person(rng: random.Random, n: int) -> dict[str, Any]:
 def generate(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
     fixed = scenarios()
     yield from fixed[:count]
-    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 - fictional test data, not security
     for n in range(len(fixed) + 1, count + 1):
         yield _random_person(rng, n)
 

@@ -144,8 +144,17 @@ def _capitalise_hash(lines: list[bytes], seq: int) -> None:
     lines[seq] = after[:14] + after[14:78].upper() + after[78:]
 
 
+def _change_a_framing_byte(lines: list[bytes], seq: int) -> None:
+    # Outside every hashed field: the fixed text between the entry hash and the payload.
+    line = lines[seq - 1]
+    at = line.index(b'","payload":') + 3
+    lines[seq - 1] = line[:at] + b"P" + line[at + 1:]
+    assert lines[seq - 1] != line
+
+
 TAMPERING = {
     "a changed byte": _change_one_byte,
+    "a changed byte between the fields": _change_a_framing_byte,
     "a changed previous hash": _change_prev_hash,
     "a deleted entry": _delete,
     "an inserted entry": _insert_forged,
