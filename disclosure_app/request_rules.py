@@ -13,9 +13,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Flask, abort, current_app, request
+from wtforms import DateField, SelectMultipleField
+from wtforms.fields.core import UnboundField
+from wtforms.form import BaseForm
 
 from workflows.fields import Kind
 from workflows.steps import STEPS
@@ -28,8 +32,30 @@ DATE_INPUTS = frozenset(
     | {"signed_on", "date_of_birth", "closed_from", "closed_to"})
 
 
+def _form_classes(base: type) -> list[type]:
+    found = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_form_classes(sub))
+    return found
+
+
+@cache
+def _declared_multi_valued() -> frozenset[str]:
+    """Every field, in every form class the app declares, that posts several values under one
+    name by design: check boxes (SelectMultipleField) and the three boxes of a date."""
+    names = set()
+    for form in _form_classes(BaseForm):
+        for name, value in vars(form).items():
+            if isinstance(value, UnboundField) and issubclass(
+                    value.field_class, SelectMultipleField | DateField):
+                names.add(name)
+    return frozenset(names)
+
+
 def _may_repeat(key: str) -> bool:
-    return key in MULTI_VALUED or key.rsplit("-", 1)[-1] in DATE_INPUTS
+    field = key.rsplit("-", 1)[-1]
+    return key in MULTI_VALUED or field in DATE_INPUTS or field in _declared_multi_valued()
 
 
 def _repeated(values: Any) -> list[str]:

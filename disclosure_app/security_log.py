@@ -60,6 +60,10 @@ _STORED: dict[str, str] = {
 }
 
 
+# Stored kinds that stand for several events.
+_GROUPS = frozenset({"account_changed", "suspicious_request", "rate_limited", "step_up_failed"})
+
+
 def _stored_kind(kind: str, details: dict[str, Any]) -> str | None:
     if kind == "sign_in_failed":
         return "mfa_failed" if details.get("factor") == "totp" else "login_failed"
@@ -98,8 +102,10 @@ def _store(kind: str, details: dict[str, Any]) -> None:
     from disclosure_app.services.security_log import Kind
 
     kept = {k: v for k, v in details.items() if k not in _NEVER_LOGGED and k != "user_id"}
-    if kind != stored:
-        kept["event"] = kind
+    if stored in _GROUPS:
+        kept["event"] = kind  # which of the grouped events it was
+    if stored == "authorisation_denied":
+        kept["path"] = request.path[:200]
     try:
         log_event(Kind(stored), user_id=details.get("user_id"), **kept)
     except Exception:  # noqa: BLE001 - recording must never turn a response into a failure

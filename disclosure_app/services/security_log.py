@@ -22,7 +22,9 @@ from disclosure_app.db import transaction
 from disclosure_app.models import SecurityEvent
 from disclosure_app.services.canonical import canonical_json, sha256_hex
 
-log = logging.getLogger("disclosure_app.security")
+# Not "disclosure_app.security": that logger carries one JSON line per event (security_log.py)
+# for protective monitoring; this one only notes what the store wrote.
+log = logging.getLogger("disclosure_app.security_store")
 
 
 class Kind(StrEnum):

@@ -180,25 +180,33 @@ def run_machine(
     """Validate and send one event. The caller owns the transaction."""
     spec = step_for(event)
     rationale = normalise_text(rationale)  # NFC once, like every other text (SEC-19)
+    recorder = StepRecorder(session, case, now)
+    machine = DisclosureWorkflow(case, policy=policy, listeners=[recorder])
+    # A step that cannot happen at this stage is refused as such (409), before its fields are
+    # judged: what the form holds does not matter for a step the case cannot take.
+    if event not in {e.id for e in machine.allowed_events}:
+        raise _not_possible(spec, case)
     cleaned, errors = clean_step_data(spec, data, case, now.date())
     if errors:
         raise InputInvalid(errors)
     quality = check_reasons(session, case, event, cleaned, policy) if spec.is_decision else None
-    recorder = StepRecorder(session, case, now)
-    machine = DisclosureWorkflow(case, policy=policy, listeners=[recorder])
     try:
         machine.send(event, actor=actor, rationale=rationale, step=cleaned, today=now.date(),
                      now=now, quality=quality)
     except TransitionNotAllowed as exc:
-        label = Status(case.status).label if case.status else "new"
-        raise StepNotAllowed(
-            f"'{spec.title}' is not possible while the case is at '{label}'. "
-            "The case has not been changed."
-        ) from exc
+        raise _not_possible(spec, case) from exc
     except StepDataInvalid as exc:
         raise InputInvalid(exc.errors) from exc
     assert recorder.step is not None
     return recorder.step
+
+
+def _not_possible(spec: StepSpec, case: Case) -> StepNotAllowed:
+    label = Status(case.status).label if case.status else "new"
+    return StepNotAllowed(
+        f"'{spec.title}' is not possible while the case is at '{label}'. "
+        "The case has not been changed."
+    )
 
 
 def check_reasons(

@@ -34,7 +34,7 @@ def test_a_sign_in_and_a_sign_out_each_leave_one_event(app, staff):
     client = sign_in(app, staff["case_officer"].email)
     [login] = events(app, "login_succeeded")
     assert login.user_id == staff["case_officer"].id
-    assert json.loads(login.details) == {"factor": "password"}
+    assert json.loads(login.details) == {"factor": "password+totp"}  # both factors (issue 7)
     client.post("/staff/sign-out", data={})
     [logout] = events(app, "logout")
     assert logout.user_id == staff["case_officer"].id
@@ -48,7 +48,8 @@ def test_a_failed_sign_in_is_logged_by_hash_never_with_the_password(app, staff):
     [failed] = events(app, "login_failed")
     assert failed.user_id is None
     assert json.loads(failed.details) == {
-        "factor": "password", "identifier_sha256": sha256_hex("officer@test.example")}
+        "factor": "password", "identifier_sha256": sha256_hex("officer@test.example"),
+        "reason": "unknown"}  # no such account (the person is told only "not recognised")
     for event in events(app):
         text = json.dumps([event.details, event.endpoint, event.client_ip])
         assert PASSWORD not in text and "officer@test" not in text.lower()
@@ -59,7 +60,7 @@ def test_an_authorisation_denial_is_logged_with_who_and_where(app, staff, client
     [denied] = events(app, "authorisation_denied")
     assert denied.user_id == staff["partner"].id
     assert (denied.method, denied.endpoint) == ("GET", "audit.index")
-    assert json.loads(denied.details) == {"path": "/audit/"}
+    assert json.loads(denied.details) == {"path": "/audit/", "reason": "forbidden"}
 
 
 def test_a_csrf_failure_is_logged_without_the_token(database, staff):

@@ -23,7 +23,7 @@ from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
-from tests.factories import make_case
+from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers
 from tests.integration.test_staff_steps import form_payload
 from tests.security.helpers import csrf_token, written
@@ -124,6 +124,7 @@ def test_hostile_step_text_is_refused_or_kept_literally_and_shown_escaped(app, s
                 assert step.rationale == _nfc(payload.replace("\r\n", "\n"))
     page = officer.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<svg onload" not in page and ">49<" not in page
+    give_reason(officer, case.id, section="decision_record")  # the record holds the subject
     pdf = officer.get(f"/documents/cases/{case.id}/decision-record.pdf")
     assert pdf.status_code in (200, 413)
     if pdf.status_code == 200:

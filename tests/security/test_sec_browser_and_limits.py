@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from disclosure_app.hash_slots import hash_slot
 from tests.conftest import make_app, sign_in
-from tests.factories import make_case
+from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers
 from tests.security.helpers import csrf_token, events, password_step, written
 from workflows.status import Status
@@ -115,6 +115,7 @@ def test_sec25_security_headers_on_every_page_and_on_errors(database, staff):
 
 def test_sec26_staff_pages_documents_and_the_confirmation_are_never_cached(app, staff, clients):
     case, _ = make_case(app, Status.closed, officer=staff["case_officer"])
+    give_reason(clients["case_officer"], case.id, section="decision_record")
     for who, url in [("case_officer", "/staff/"), ("case_officer", f"/staff/cases/{case.id}"),
                      ("auditor", "/audit/"), ("auditor", f"/audit/cases/{case.id}"),
                      ("auditor", "/audit/export.csv"), ("admin", "/admin/users"),

@@ -13,7 +13,7 @@ from disclosure_app import PROJECT_ROOT
 from disclosure_app.db import get_session
 from disclosure_app.services.csv_export import csv_lines, neutralise
 from disclosure_app.services.workflow import StepRequest, take_step
-from tests.factories import make_case
+from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers
 from tests.integration.test_staff_steps import form_payload
 from tests.security.helpers import written
@@ -162,6 +162,7 @@ def test_sec22_hostile_text_in_a_pdf_is_literal_and_makes_no_links_or_actions(
                                        HOSTILE_PDF_TEXT),
                   user=staff["case_officer"], policy=app.extensions["case_policy"],
                   now=datetime.now(UTC))
+    give_reason(clients["case_officer"], case.id, section="decision_record")
     response = clients["case_officer"].get(f"/documents/cases/{case.id}/decision-record.pdf")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")

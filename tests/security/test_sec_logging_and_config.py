@@ -22,9 +22,10 @@ from disclosure_app.db import get_engine, get_session
 from disclosure_app.models import AuditEntry, Case, User
 from disclosure_app.production import ProductionRefused
 from disclosure_app.services import audit
+from disclosure_app.services.canonical import sha256_hex
 from tests.conftest import BASE_CONFIG, make_app, sign_in
 from tests.databases import ENGINE, without_audit_guards
-from tests.factories import PASSWORD, make_case, totp_secret_for
+from tests.factories import PASSWORD, give_reason, make_case, totp_secret_for
 from tests.integration.test_staff_steps import form_payload
 from tests.security.helpers import code_now, events, password_step, session_cookie
 from workflows.status import Status
@@ -44,8 +45,10 @@ def test_sec31_each_kind_of_processing_writes_one_complete_log_entry(app, staff,
     cases = {
         "collection": lambda: make_case(app, Status.received, officer=staff["case_officer"]),
         "consultation": lambda: clients["case_officer"].get(f"/staff/cases/{case.id}"),
-        "disclosure": lambda: clients["case_officer"].get(
-            f"/documents/cases/{case.id}/decision-record.pdf").get_data(),
+        "disclosure": lambda: (
+            give_reason(clients["case_officer"], case.id, section="decision_record"),
+            clients["case_officer"].get(
+                f"/documents/cases/{case.id}/decision-record.pdf").get_data()),
         "alteration": lambda: make_case(app, Status.initial_checks,
                                         officer=staff["case_officer"]),
     }
@@ -92,12 +95,16 @@ def test_sec32_each_security_event_is_one_record_and_no_secret_is_ever_logged(
 
 
 def test_sec32_a_crlf_in_a_typed_email_stays_one_escaped_record(app, caplog):
-    password_step(app.test_client(), "a\r\nFAKE LOG LINE security {\"event\": \"sign_in\"}")
+    typed = "a\r\nFAKE LOG LINE security {\"event\": \"sign_in\"}"
+    password_step(app.test_client(), typed)
     failed = [r for r in caplog.records if r.name == "disclosure_app.security"
               and "sign_in_failed" in r.getMessage()]
     assert len(failed) == 1
     message = failed[0].getMessage()
-    assert "\r" not in message and "\n" not in message and "\\r\\nFAKE LOG LINE" in message
+    # What was typed is kept only as its hash (it may be a password in the wrong box), so no
+    # line break or forged text can reach the record at all.
+    assert "\r" not in message and "\n" not in message and "FAKE LOG LINE" not in message
+    assert sha256_hex(typed.strip().lower()) in message
     assert events(caplog, "sign_in") == []
 
 
@@ -328,14 +335,23 @@ def _test_names() -> set[str]:
     return names
 
 
+SEC_ITEMS = Path(__file__).with_name("sec_items.txt")
+
+
 def _ids_in_security_md() -> list[str]:
-    text_ = SECURITY_MD.read_text(encoding="utf-8")
-    section = text_.split("## 1. Security requirements", 1)[1].split("\n## 2.", 1)[0]
-    return SEC_ID.findall(section)
+    """The SEC ids, from the copy kept with the tests (the shared SECURITY.md is outside the
+    repository, so a clean checkout may not have it); when SECURITY.md is beside the
+    repository, the copy must match it exactly."""
+    kept = [line for line in SEC_ITEMS.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    if SECURITY_MD.exists():
+        text_ = SECURITY_MD.read_text(encoding="utf-8")
+        section = text_.split("## 1. Security requirements", 1)[1].split("\n## 2.", 1)[0]
+        assert SEC_ID.findall(section) == kept, f"update {SEC_ITEMS.name} from SECURITY.md"
+    return kept
 
 
 def test_every_sec_item_in_security_md_has_a_test_named_after_it():
-    assert SECURITY_MD.exists(), f"{SECURITY_MD} is needed to check the traceability"
     ids = _ids_in_security_md()
     assert len(ids) == 40 and "SEC-32a" in ids
     names = _test_names()
