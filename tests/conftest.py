@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from disclosure_app import create_app
 from disclosure_app.db import get_session
@@ -185,3 +188,19 @@ def clients(app: Flask, staff: dict[str, Any]) -> dict[str, FlaskClient]:
     result = {key: sign_in(app, user.email) for key, user in staff.items()}
     result["anonymous"] = app.test_client()
     return result
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[Any]:
+    """``app`` served by a real threaded HTTP server on 127.0.0.1 (a free port) until the block
+    ends: ``server.url`` and ``server.app`` for the browser and load tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from disclosure_app.db import get_session
-from tests.conftest import BASE_CONFIG, discard_database, fresh_database, make_app
+from tests.conftest import BASE_CONFIG, discard_database, fresh_database, make_app, serving
 from tests.databases import TestDatabase
 from tests.factories import make_user
 from workflows.roles import Agency, Rank, Role
@@ -45,16 +43,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Tes
     db = fresh_database(tmp_path_factory.mktemp("browser"), migrated_template)
     app = make_app(db, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
     assert BASE_CONFIG["SECRET_KEY"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.app = app
-    server.url = f"http://127.0.0.1:{server.server_port}"
     try:
-        yield server
+        with serving(app) as server:
+            yield server
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         app.extensions["db_engine"].dispose()
         discard_database(db)
 

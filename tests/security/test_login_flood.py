@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from disclosure_app.services import users
-from tests.conftest import make_app
+from tests.conftest import make_app, serving
 from tests.factories import PASSWORD
 from tests.security.helpers import code_now
 
@@ -29,16 +28,10 @@ def server(database, tmp_path, request):
     users.configure_hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
     app = make_app(database, RATELIMIT_ENABLED=request.param, PASSWORD_HASH_SLOT_DIR=str(tmp_path),
                    SERVER_NAME=None)
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    srv.app = app
-    srv.url = f"http://127.0.0.1:{srv.server_port}"
     try:
-        yield srv
+        with serving(app) as srv:
+            yield srv
     finally:
-        srv.shutdown()
-        thread.join(timeout=10)
         app.extensions["db_engine"].dispose()
         users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
