@@ -36,7 +36,7 @@ from disclosure_app.services.errors import (
     StaleCase,
     StepNotAllowed,
 )
-from workflows import MAY_SEND, DisclosureWorkflow, StepDataInvalid
+from workflows import MAY_SEND, DecisionMakerNotEligible, DisclosureWorkflow, StepDataInvalid
 from workflows.disclosure import EVENT_IDS
 from workflows.fields import clean_step_data, normalise_text
 from workflows.policy import APPROVAL_EVENTS, CasePolicy
@@ -375,12 +375,11 @@ def available_steps(case: Case, user: User, policy: CasePolicy) -> list[StepSpec
 def decision_refusal(case: Case, actor: Actor, event: str, policy: CasePolicy) -> str | None:
     """Why this person may not make (or approve) this case's decision, or None. The machine's
     validators say the same when the step is sent; this lets pages say it before."""
-    if actor.rank is None or actor.rank < policy.min_decision_rank:
-        return ("A disclosure decision needs a decision-maker of at least "
-                f"{policy.min_decision_rank.label} rank.")
-    if actor.id == case.assigned_officer_id:
-        return "The case officer cannot make the disclosure decision on their own case."
-    if event in APPROVAL_EVENTS and actor.id == case.decision_author_id:
-        return ("You made this decision, so you cannot approve or return it: a second "
-                "decision-maker must.")
+    machine = DisclosureWorkflow(case, policy=policy)
+    try:
+        machine.decision_maker_eligible(actor=actor)
+        if event in APPROVAL_EVENTS:
+            machine.not_the_decision_author(actor=actor)
+    except DecisionMakerNotEligible as exc:
+        return exc.message
     return None
