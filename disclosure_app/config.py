@@ -17,7 +17,9 @@ class DefaultConfig:
     # PostgreSQL least privilege: migrations connect as the owner, the app as a runtime role.
     MIGRATION_DATABASE_URL: str | None = None
     DATABASE_RUNTIME_ROLE: str | None = None
-    SQLITE_BUSY_TIMEOUT_SECONDS = 30
+    # How long a request may wait for a database lock (SQLite: its turn to write; PostgreSQL:
+    # lock_timeout) before it gets the 503 "Nothing was saved", everything typed kept.
+    DATABASE_LOCK_WAIT_SECONDS = 5
 
     # Scheme timescales (DOMAIN.md §6.1): configuration, not code.
     INITIAL_CHECKS_HOURS = 24

@@ -1,13 +1,23 @@
 """Database engine, sessions and the one transaction per use case.
 
-All engine-specific behaviour lives here: SQLite gets WAL, ``synchronous=FULL``, foreign keys and
-``BEGIN IMMEDIATE`` (so a transaction takes the write lock up front and the audit chain is
-appended by one writer at a time); PostgreSQL serialises chain appends with a row lock on the
-chain head (see ``services.audit``).
+All engine-specific behaviour lives here. SQLite gets WAL, ``synchronous=FULL`` and foreign keys;
+a transaction that writes (``transaction()``, or a raw ``engine.begin()``) starts with ``BEGIN
+IMMEDIATE`` so it takes the write lock up front and the audit chain is appended by one writer at
+a time, while the request session's reads start with a plain ``BEGIN`` and never take the write
+lock (WAL readers and the one writer do not block each other). Writers in one process queue
+first come, first served (``WriteQueue``) rather than racing SQLite's polling busy handler, and
+nobody waits for a lock longer than ``DATABASE_LOCK_WAIT_SECONDS``: past it the request gets the
+503 "Nothing was saved" (errors.py). PostgreSQL serialises chain appends with a row lock on the
+chain head (see ``services.audit``), queued by the server in arrival order, under the same limit
+as its ``lock_timeout``.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +27,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -55,16 +66,89 @@ def default_sqlite_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'disclosure.sqlite'}"
 
 
-def make_engine(url: str, *, busy_timeout: int = 30) -> Engine:
+# Execution option saying that a connection's transactions write (SQLite: queue, then BEGIN
+# IMMEDIATE); without it they only read (plain BEGIN, no write lock). ``transaction()`` sets it
+# for the request session; raw writers use ``writer(engine).begin()``. A transaction that reads
+# and then writes without it could find its snapshot stale and fail at once, so every write
+# goes through one of the two.
+WRITES = "disclosure_writes"
+DEFAULT_LOCK_WAIT_SECONDS = 5.0
+
+
+class LockWaitExceeded(OperationalError):
+    """A writer waited longer than ``DATABASE_LOCK_WAIT_SECONDS`` for its turn. An
+    ``OperationalError`` like SQLite's own "database is locked", so errors.py answers both with
+    the 503 "Nothing was saved" page."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            "BEGIN IMMEDIATE", None,
+            sqlite3.OperationalError(f"waited {seconds:g} s for the write lock"))
+
+
+class WriteQueue:
+    """Writers of one process take the database in the order they arrived.
+
+    SQLite's busy handler polls with growing sleeps, so under load a writer that has just
+    finished can take the lock again before one that has waited for seconds; with eight busy
+    writers some waited past any sane limit. Here the lock is handed directly to the longest
+    waiter on release. Across processes (gunicorn workers) the busy timeout still applies, capped
+    by the same limit.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(max(timeout, 0.0)):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait ran out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # stays held: ownership passes to the next writer
+            else:
+                self._held = False
+
+
+def make_engine(url: str, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy_timeout})
-        _configure_sqlite(engine, busy_timeout)
+        engine = create_engine(url, connect_args={"timeout": lock_wait_seconds})
+        _configure_sqlite(engine, lock_wait_seconds)
         return engine
     # Small pools per worker: a few sync workers per host, PgBouncer in front at scale.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if "lock_timeout" not in url:  # an explicit setting in the URL's options wins
+        _configure_postgresql(engine, lock_wait_seconds)
+    return engine
 
 
-def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
+def _configure_postgresql(engine: Engine, lock_wait_seconds: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET lock_timeout = {int(lock_wait_seconds * 1000)}")
+        cursor.close()
+        dbapi_conn.commit()
+
+
+def _configure_sqlite(engine: Engine, lock_wait_seconds: float) -> None:
+    queue = WriteQueue()
+    engine_wait_ms = int(lock_wait_seconds * 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
@@ -73,18 +157,47 @@ def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout) * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={engine_wait_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not conn.get_execution_options().get(WRITES, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        started = time.monotonic()
+        if not queue.acquire(lock_wait_seconds):
+            raise LockWaitExceeded(lock_wait_seconds)
+        try:
+            # Whatever is left of the limit for other processes' writers (SQLite's busy wait).
+            left = max(0, engine_wait_ms - int((time.monotonic() - started) * 1000))
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={left}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            queue.release()
+            raise
+        conn.info["holds_write_queue"] = True
+
+    def _end(conn: Any) -> None:
+        if conn.info.pop("holds_write_queue", False):
+            queue.release()
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        # A connection returned without commit or rollback events (invalidated, say) must not
+        # keep the queue: every other writer would wait out the limit.
+        if record.info.pop("holds_write_queue", False):
+            queue.release()
 
 
 def init_app(app: Flask) -> None:
     url = app.config.get("DATABASE_URL") or default_sqlite_url(app.instance_path)
     app.config["DATABASE_URL"] = url
-    engine = make_engine(url, busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30))
+    engine = make_engine(url, lock_wait_seconds=float(
+        app.config.get("DATABASE_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS)))
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -93,6 +206,11 @@ def init_app(app: Flask) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` for transactions that write: ``writer(engine).begin()``."""
+    return engine.execution_options(**{WRITES: True})
 
 
 def get_engine() -> Engine:
@@ -118,6 +236,10 @@ def transaction(session: Session) -> Iterator[Session]:
         session.commit()
     try:
         with session.begin():
+            # Procure the connection now, marked as writing: on SQLite it takes its turn in the
+            # write queue and BEGIN IMMEDIATE before the first read, so nothing it reads can be
+            # changed by another writer before it writes.
+            session.connection(execution_options={WRITES: True})
             yield session
     except BaseException:
         session.expire_all()
@@ -126,8 +248,9 @@ def transaction(session: Session) -> Iterator[Session]:
 
 def release_read_transaction() -> None:
     """End the request session's read transaction, if it has one and changed nothing, before
-    writing on another connection (the rate limiter's counters): on SQLite every transaction
-    takes the write lock up front, so a second connection would otherwise wait for it."""
+    writing on another connection (the rate limiter's counters). Reads no longer hold SQLite's
+    write lock, but a long-lived read transaction pins an old snapshot and keeps WAL from being
+    checkpointed, so it is ended whenever the request moves on to something else."""
     session = g.get("db_session")
     if session is not None and session.in_transaction():
         if session.new or session.dirty or session.deleted:

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from disclosure_app.db import release_read_transaction
+from disclosure_app.db import release_read_transaction, writer
 from disclosure_app.models.security import RateLimitCounter
 
 _counters = RateLimitCounter.__table__
@@ -54,7 +54,8 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         if engine is None:
             raise ValueError("DatabaseStorage needs the app's engine")
-        self.engine = engine
+        self.engine = engine  # reads: never the write lock
+        self.writer = writer(engine)  # counter updates: a short write transaction each
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -77,7 +78,7 @@ class DatabaseStorage(Storage):
                 "expires_at": case((expired, now + expiry), else_=_counters.c.expires_at),
             },
         ).returning(_counters.c.count)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             count = int(conn.execute(stmt).scalar_one())
             if random.random() < 0.01:  # noqa: S311 # nosec B311 # housekeeping
                 conn.execute(delete(_counters).where(_counters.c.expires_at < now - 3600))
@@ -110,13 +111,13 @@ class DatabaseStorage(Storage):
     def reset(self) -> int | None:
         if has_app_context():
             release_read_transaction()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return conn.execute(delete(_counters)).rowcount
 
     def clear(self, key: str) -> None:
         if has_app_context():
             release_read_transaction()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(delete(_counters).where(_counters.c.key == key))
 
 

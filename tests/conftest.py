@@ -30,24 +30,26 @@ from tests.databases import (
     new_pg_database,
     sqlite_database,
 )
-from tests.factories import PASSWORD, make_user, totp_code
+from tests.factories import PASSWORD, TEST_SECRET_KEY, make_user, totp_code
 from workflows.roles import Rank, Role
 
 # Tests use a cheap Argon2 profile; production keeps the library default.
 users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+# What the in-process tests change from the shipped configuration, each a setting a deployment
+# could change too (docs: the README's settings). Rate limits (counted in each test's own fresh
+# database) and the public form's minimum fill time (tests.factories.form_started_long_ago)
+# stay ON, as shipped. The browser journeys and tests/smoke run the shipped configuration
+# itself, CSRF included, on a real server.
 BASE_CONFIG = {
     "TESTING": True,
-    "SECRET_KEY": "test-secret-key-not-for-production",
+    "SECRET_KEY": TEST_SECRET_KEY,
+    # The test client posts forms without loading them first; CSRF is on in tests/smoke,
+    # tests/browser and tests/integration/test_csrf.py.
     "WTF_CSRF_ENABLED": False,
     "SERVER_NAME": "localhost",
     # Tests are not production (which would force https-only cookies and refuse the test key).
     "PRODUCTION": False,
-    # Per-address limits would throttle a suite that signs in and applies hundreds of times from
-    # 127.0.0.1, and a human minimum fill time would slow every application: the tests of those
-    # controls (tests/security) switch them back on.
-    "RATELIMIT_ENABLED": False,
-    "PUBLIC_FORM_MIN_FILL_SECONDS": 0,
 }
 
 

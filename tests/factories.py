@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from disclosure_app import demo
@@ -29,6 +31,21 @@ from workflows.roles import Agency, Rank, Role
 from workflows.status import Route, Status
 
 PASSWORD = "correct horse battery staple"
+# The suite's apps sign with this key (tests.conftest.BASE_CONFIG).
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+class _TenMinutesAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 600
+
+
+def form_started_long_ago(submission_key: str, secret_key: str = TEST_SECRET_KEY) -> str:
+    """The signed "form first shown" stamp (public.views._form_started) of a form a person
+    opened ten minutes ago: the suite keeps the shipped minimum fill time (SEC-29) on without
+    waiting it out in every test. Only someone holding the app's SECRET_KEY can make one."""
+    return URLSafeTimedSerializer(secret_key, salt="public-form-started",
+                                  signer=_TenMinutesAgo).dumps(submission_key)
 
 SUBJECT_NAME = "Zebedee Quartermain"
 SUBJECT_DOB = "1977-04-23"
@@ -155,9 +172,10 @@ def totp_secret_for(email: str) -> str:
 
 
 def totp_code(app: Any, email: str) -> str:
-    """A code the app will accept now for this account: the earliest step within the allowed
-    drift that is later than the last one used. A test that signs one person in more than
-    three times inside 30 seconds would run out of steps; the account's last-used step is then
+    """A code the app will accept now for this account, whichever 30-second step the request
+    lands in: the code of the NEXT step, which the allowed drift accepts for the rest of this
+    step and the whole of the next (at least 30 s, however busy the machine). If that step has
+    been used already (one person signed in twice in a row), the account's last-used step is
     set back, standing in for the wait (sign-in tests of reuse never come through here)."""
     from disclosure_app import mfa
 
@@ -165,15 +183,12 @@ def totp_code(app: Any, email: str) -> str:
         session = get_session()
         user = session.scalars(select(User).where(User.email == email.strip().lower())).one()
         clock = app.config.get("CLOCK")  # the app's own time, if a test moved it
-        now_step = mfa.step_at(clock() if clock else datetime.now(UTC))
-        last = user.totp_last_step if user.totp_last_step is not None else -1
-        candidates = [s for s in (now_step - 1, now_step, now_step + 1) if s > last]
-        if not candidates:
+        step = mfa.step_at(clock() if clock else datetime.now(UTC)) + mfa.DRIFT_STEPS
+        if user.totp_last_step is not None and user.totp_last_step >= step:
             session.execute(update(User).where(User.id == user.id)
-                            .values(totp_last_step=now_step - 2))
+                            .values(totp_last_step=step - 1))
             session.commit()
-            candidates = [now_step - 1]
-        return mfa.code_for_step(totp_secret_for(email), candidates[0])
+        return mfa.code_for_step(totp_secret_for(email), step)
 
 
 _n = 0

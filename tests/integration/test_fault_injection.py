@@ -338,7 +338,7 @@ def _with_url_options(database: TestDatabase, options: str) -> str:
 
 def _app_for(kind: str, database: TestDatabase) -> Flask:
     if kind == "locked":
-        return make_app(database, SQLITE_BUSY_TIMEOUT_SECONDS=0)
+        return make_app(database, DATABASE_LOCK_WAIT_SECONDS=0)
     if kind == "read-only file":
         return make_app(f"sqlite:///file:{database.path}?mode=ro&uri=true")
     if kind == "lock timeout":

@@ -17,7 +17,7 @@ from disclosure_app.models import Applicant, AuditEntry, Case, Child, Subject
 from disclosure_app.services.errors import InputInvalid
 from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
-from tests.factories import SUBJECT_NAME, make_case
+from tests.factories import SUBJECT_NAME, form_started_long_ago, make_case
 from workflows.status import STAGE_LABELS, STATUS_LABELS, Status
 
 APPLICANT = "Alice Applicant"
@@ -80,6 +80,9 @@ def valid_answers(**overrides: Any) -> dict[str, Any]:
         "submission_key": new_key(),
     }
     data.update(overrides)
+    if "form_started" not in overrides and data.get("submission_key"):
+        # Sent as a person would, well after the form was first shown (the fill-time check).
+        data["form_started"] = form_started_long_ago(data["submission_key"])
     return {key: value for key, value in data.items() if value is not None}
 
 

@@ -75,6 +75,17 @@ class Probe:
         return response
 
 
+@pytest.fixture
+def app(database: Any) -> Any:
+    """The shipped configuration but for the per-address limits: these probes send hundreds of
+    requests from one address in a minute (RATELIMIT_* are deployment settings; the limits
+    themselves are tested in test_sec_browser_and_limits.py and tests/smoke)."""
+    application = make_app(database, RATELIMIT_APPLY="1000 per minute",
+                           RATELIMIT_STATUS="1000 per minute", RATELIMIT_SIGN_IN="1000 per minute")
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
 def test_there_are_at_least_150_hostile_requests():
     targets = 8
     assert len(PAYLOADS) * targets >= 150 and len(PAYLOADS) >= 45
