@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.serving import make_server
 
 from disclosure_app import create_app
@@ -37,24 +39,52 @@ from workflows.roles import Rank, Role
 users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 # What the in-process tests change from the shipped configuration, each a setting a deployment
-# could change too (docs: the README's settings). Rate limits (counted in each test's own fresh
-# database) and the public form's minimum fill time (tests.factories.form_started_long_ago)
-# stay ON, as shipped. The browser journeys and tests/smoke run the shipped configuration
-# itself, CSRF included, on a real server.
+# could change too (the README's Tests section lists them). CSRF protection, rate limits
+# (counted in each test's own fresh database) and the public form's minimum fill time
+# (tests.factories.form_started_long_ago) stay ON, as shipped. The browser journeys and
+# tests/smoke run the shipped configuration itself on a real server.
 BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": TEST_SECRET_KEY,
-    # The test client posts forms without loading them first; CSRF is on in tests/smoke,
-    # tests/browser and tests/integration/test_csrf.py.
-    "WTF_CSRF_ENABLED": False,
     "SERVER_NAME": "localhost",
     # Tests are not production (which would force https-only cookies and refuse the test key).
     "PRODUCTION": False,
 }
 
 
+class TokenCarryingClient(FlaskClient):
+    """A test client that sends, with every form it posts, the CSRF token the page it came
+    from would have carried (as the ``X-CSRFToken`` header), so that the suite runs with CSRF
+    protection on without loading every form first. A test that sends its own token (or a
+    forged one) in the form is left alone; ``app.test_client(send_csrf=False)`` sends none."""
+
+    def __init__(self, *args: Any, send_csrf: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.send_csrf = send_csrf
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        method = str(kwargs.get("method", "GET")).upper()
+        data = kwargs.get("data")
+        own_token = hasattr(data, "__contains__") and not isinstance(data, str | bytes) and (
+            "csrf_token" in data)
+        if self.send_csrf and method not in ("GET", "HEAD", "OPTIONS") and not own_token:
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("X-CSRFToken", self._csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def _csrf_token(self) -> str:
+        with self.session_transaction() as browser_session:
+            raw = browser_session.setdefault("csrf_token", secrets.token_hex(20))
+        app = self.application
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+
 def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
-    """An app on ``db``: a TestDatabase, a SQLite file path, or a database URL."""
+    """An app on ``db``: a TestDatabase, a SQLite file path, or a database URL. Its test client
+    carries CSRF tokens like a browser (``TokenCarryingClient``) unless the test sets
+    ``WTF_CSRF_ENABLED`` itself, to drive tokens by hand."""
     if isinstance(db, TestDatabase):
         config = {"DATABASE_URL": db.url}
         if db.engine == "postgresql":
@@ -64,7 +94,10 @@ def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
         config = {"DATABASE_URL": f"sqlite:///{db}"}
     else:
         config = {"DATABASE_URL": db}
-    return create_app({**BASE_CONFIG, **config, **overrides})
+    app = create_app({**BASE_CONFIG, **config, **overrides})
+    if "WTF_CSRF_ENABLED" not in overrides:
+        app.test_client_class = TokenCarryingClient
+    return app
 
 
 def migrate(db: TestDatabase) -> None:
