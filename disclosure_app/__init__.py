@@ -2,6 +2,8 @@
 
 ``create_app`` builds the app from layered configuration: defaults, then ``instance/config.py``,
 then ``DISCLOSURE_*`` environment variables (and ``DATABASE_URL``), then the mapping passed in.
+The instance folder is ``instance/`` in the project unless ``DISCLOSURE_INSTANCE_PATH`` names
+another (a deployment's own folder; the smoke tests' throwaway one).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=os.environ.get("DISCLOSURE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
     )

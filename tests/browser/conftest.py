@@ -1,7 +1,11 @@
-"""A real server on 127.0.0.1 and a headless Debian Chromium driven by Playwright.
+"""The application as `make run` ships it, and a headless Debian Chromium driven by Playwright.
 
-The app runs with CSRF protection on, on its own migrated SQLite database, in a werkzeug server
-thread. Chromium is Debian's (/usr/bin/chromium): a test tool cannot download a browser here.
+Each module gets its own server set up by the same commands as `make run` (a new instance folder
+with a random SECRET_KEY, `flask db upgrade`, `flask run` on 127.0.0.1 with
+DISCLOSURE_PRODUCTION=false: see tests.smoke.shipped): rate limits, CSRF and the minimum fill
+time are on, and the database is the SQLite file in the instance folder. ``live_server.app`` is
+the same app in the test process, for test data made through the services.
+Chromium is Debian's (/usr/bin/chromium): a test tool cannot download a browser here.
 In CI the browser tests must run, so a missing Chromium fails rather than skips there.
 """
 
@@ -16,9 +20,15 @@ from typing import Any
 import pytest
 
 from disclosure_app.db import get_session
-from tests.conftest import BASE_CONFIG, discard_database, fresh_database, make_app, serving
-from tests.databases import TestDatabase
+from tests.databases import (
+    ENGINE,
+    RUNTIME_ROLE,
+    drop_pg_database,
+    ensure_pg_roles,
+    new_pg_database,
+)
 from tests.factories import make_user
+from tests.smoke.shipped import shipped_server
 from workflows.roles import Agency, Rank, Role
 
 CHROMIUM_FLAGS = [
@@ -38,17 +48,28 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: TestDatabase
-                ) -> Iterator[Any]:
-    db = fresh_database(tmp_path_factory.mktemp("browser"), migrated_template)
-    app = make_app(db, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
-    assert BASE_CONFIG["SECRET_KEY"]
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """No demo data: each journey makes the people and cases it needs. On the PostgreSQL pass
+    of `make test`, a new PostgreSQL database set as a deployment sets it (the database URLs
+    and runtime role in DISCLOSURE_* variables), migrated by `flask db upgrade`."""
+    settings: dict[str, str] = {}
+    database = None
+    if ENGINE == "postgresql":
+        ensure_pg_roles()
+        database = new_pg_database()
+        settings = {"DISCLOSURE_DATABASE_URL": database.url,
+                    "DISCLOSURE_MIGRATION_DATABASE_URL": database.owner_url,
+                    "DISCLOSURE_DATABASE_RUNTIME_ROLE": RUNTIME_ROLE}
     try:
-        with serving(app) as server:
+        with shipped_server(tmp_path_factory.mktemp("browser-instance"), seed=False,
+                            settings=settings) as server:
+            config = server.app.config
+            assert config["RATELIMIT_ENABLED"] and config["WTF_CSRF_ENABLED"]
+            assert config["PUBLIC_FORM_MIN_FILL_SECONDS"] > 0 and not config["TESTING"]
             yield server
     finally:
-        app.extensions["db_engine"].dispose()
-        discard_database(db)
+        if database is not None:
+            drop_pg_database(database.name)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ from disclosure_app.db import get_session
 from disclosure_app.register.importer import CheckedFile, write_records
 from disclosure_app.register.records import parse_person
 from disclosure_app.services.audit import SystemActor
+from tests.browser.authenticator import authenticator_code
 from tests.factories import (
     COUNTERSIGN_CONTRADICTION,
     PASSWORD,
     make_case,
     register_people_for_tests,
-    totp_code,
 )
 from workflows.status import Status
 
@@ -116,9 +117,10 @@ def sign_in(browser: Any, server: Any, email: str) -> Any:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert "/staff/sign-in" not in page.url, page.content()[:2000]
-    # The second factor: the code the account's (test) authenticator shows now.
+    # The second factor: the code the account's (test) authenticator shows now, whichever
+    # 30-second step this lands in.
     assert "/staff/two-factor" in page.url, page.content()[:2000]
-    page.fill('[name="code"]', totp_code(server.app, email))
+    page.fill('[name="code"]', authenticator_code(server, email))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
     assert "/staff/two-factor" not in page.url, page.content()[:2000]
@@ -176,6 +178,15 @@ def record_signed_undertaking(page: Any, server: Any, case_id: int, scan: Path, 
     assert re.search(rf"/staff/cases/{case_id}$", page.url), page.content()[:3000]
     assert "Signed confidentiality undertaking: saved" in page.content()
     assert page.get_by_test_id("undertaking-state").inner_text() == "Signed copy on file"
+
+
+def wait_like_a_person(server: Any, shown_at: float) -> None:
+    """Past the public form's minimum fill time since the form was shown (SEC-29): a person
+    reads the page and checks their answers; a script that sends at once is refused."""
+    minimum = float(server.app.config["PUBLIC_FORM_MIN_FILL_SECONDS"])
+    time.sleep(max(0.0, shown_at + minimum + 0.5 - time.monotonic()))
+
+
 def import_subject_register(app: Any) -> None:
     """The browser journey's subject in the register, beside a namesake with the same name and
     date of birth at another address."""
@@ -204,11 +215,14 @@ def test_public_application_to_face_to_face_disclosure_and_audit(browser, live_s
     page.goto(server.url + "/")
     assert "999" in page.content()
     page.get_by_role("button", name=re.compile("Start now")).click()
+    page.wait_for_load_state()
+    shown_at = time.monotonic()
     fill(page, APPLICATION)
     page.locator("main form").last.locator('button[type="submit"]').last.click()
     page.wait_for_load_state()
     assert "Check your answers" in page.content()
     assert "Marcus Nobody" in page.content()
+    wait_like_a_person(server, shown_at)
     page.get_by_role("button", name="Accept and send").click()
     page.wait_for_load_state()
     reference = re.search(r"CSD-[0-9A-Z]{4}-[0-9A-Z]{4}", page.content()).group(0)
