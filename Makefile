@@ -62,6 +62,7 @@ config: instance/config.py
 instance/config.py:
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+	echo 'TRUSTED_HOSTS = ["127.0.0.1", "localhost"]  # the only names the local demo answers to' >> $@
 	@echo "Wrote $@ with a new random SECRET_KEY."
 
 migrate: setup config

@@ -3,7 +3,11 @@
     gunicorn -c gunicorn.conf.py 'disclosure_app:create_app()'
 
 Sized for the 2-core reference host (SECURITY.md §4.3): (2 × cores) + 1 = 5 sync workers behind a
-buffering reverse proxy. Each sync worker serves one request at a time with one database session,
+buffering reverse proxy, which is REQUIRED: a sync worker is held for as long as a client takes to
+send its request, so a few slow clients would hold them all. Use the nginx configuration in
+deploy/nginx (tests/security/test_slow_clients.py runs it), or a proxy that likewise buffers whole
+requests and responses. gunicorn binds to loopback only, so the proxy is the only way in. Each
+sync worker serves one request at a time with one database session,
 so it holds at most one database connection: 5 per host (the SQLAlchemy pool only keeps it open).
 Override with environment variables: ``GUNICORN_BIND``, ``WEB_CONCURRENCY``,
 ``FORWARDED_ALLOW_IPS``.

@@ -16,7 +16,10 @@ def init_app(app: Flask) -> None:
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: nothing goes to other sites either way, but under
+        # no-referrer browsers send "Origin: null" on our own form posts, and the Origin check
+        # (request_rules) could not tell them from a forged post (SEC-24, SEC-25).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         # Always sent: browsers ignore it over plain http (the local demo) and obey it over

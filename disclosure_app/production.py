@@ -7,6 +7,11 @@ or testing on, with CSRF protection off, without its own ``TOTP_ENCRYPTION_KEY``
 (``sslmode=verify-full``; a Unix socket or a loopback address, e.g. a local PgBouncer or TLS
 tunnel, crosses no network). It forces the session cookie to
 ``__Host-session``, Secure, HttpOnly, Path=/, no Domain, SameSite=Strict.
+
+Outside production (``make run``, the tests) an unset ``TRUSTED_HOSTS`` means the loopback
+names only, so the local demo never builds a link (the applicant's status link) from whatever
+Host header a request carries, even with an ``instance/config.py`` written before it listed them.
+A non-production server reached under another name must list that name.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ KNOWN_DEV_KEYS = frozenset({
 
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_DEMO_HOSTS = ("127.0.0.1", "localhost")
 
 
 class ProductionRefused(RuntimeError):
@@ -66,6 +72,8 @@ def _database_problems(url: str) -> list[str]:
 
 def enforce(app: Flask) -> None:
     if not app.config.get("PRODUCTION"):
+        if not app.config.get("TRUSTED_HOSTS"):
+            app.config["TRUSTED_HOSTS"] = list(LOCAL_DEMO_HOSTS)
         return
     found = problems(app)
     if found:

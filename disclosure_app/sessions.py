@@ -14,6 +14,15 @@ On top of that, kept in the signed cookie (the client can read but not alter it)
   ``STEP_UP_MINUTES`` (5). Flask-Login's "fresh" flag cannot do this: it only tells a real
   sign-in from a remember-me cookie, and this app never sets one.
 Times come from ``context.now()``, so tests can move the clock.
+
+The cookie is a browser-session cookie (no Expires or Max-Age): nothing outlives the browser on
+disk for the 12 hours the signed cookie stays valid, and the timeouts above are enforced here,
+on the server, whatever the browser keeps. ``PERMANENT_SESSION_LIFETIME`` (12 hours) still
+bounds the age of the cookie's signature when it is read back.
+
+A session cookie that fails its signature check (altered, or signed with another deployment's
+key) is treated as no session, removed from the browser, and logged once as a security event
+(``hostile_input``; nothing of the cookie itself is logged).
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, SignatureExpired
 
 from disclosure_app.context import now
 from disclosure_app.db import release_read_transaction
@@ -46,7 +57,7 @@ def start(user: User) -> None:
     moment = _stamp(now())
     session.clear()
     login_user(user, remember=False)
-    session.permanent = True  # the cookie itself expires with the absolute lifetime
+    session.permanent = False  # a browser-session cookie; the timeouts are checked server-side
     session["sid"] = secrets.token_urlsafe(16)
     session["auth_at"] = moment
     session["seen_at"] = moment
@@ -105,7 +116,32 @@ def _expired(moment: float) -> str | None:
     return None
 
 
+class CheckedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with a security event for a cookie that was tampered
+    with or signed elsewhere (Flask silently starts a new session)."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if serializer is None or not value:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            return self.session_class(serializer.loads(value, max_age=max_age))
+        except SignatureExpired:
+            return self.session_class()  # genuine but older than the absolute lifetime
+        except BadSignature:
+            fresh = self.session_class()
+            fresh.modified = True  # an empty, modified session: the bad cookie is deleted
+            if not request.path.startswith(f"{app.static_url_path}/"):
+                _security_event("hostile_input", problem="session cookie failed its signature "
+                                "check")
+            return fresh
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CheckedCookieSessions()
+
     @app.before_request
     def _session_lifetime() -> Any:
         if request.endpoint in (None, "static") or "_user_id" not in session:

@@ -63,7 +63,9 @@ def test_sec24_mutating_urls_refuse_get(app):
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin (SEC-25's alternative): under no-referrer browsers post "Origin: null", which
+    # the Origin check must refuse (test_hostile_run).
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
