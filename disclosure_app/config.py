@@ -76,9 +76,19 @@ class DefaultConfig:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI: str | None = None
     RATELIMIT_SIGN_IN = "30 per minute; 300 per hour"
-    RATELIMIT_APPLY = "5 per hour; 20 per day"
-    RATELIMIT_APPLY_GLOBAL = "300 per hour"
-    RATELIMIT_STATUS = "30 per minute; 300 per day"
+    # The public side (SEC-29). One address is often many people: a refuge's or a library's
+    # shared computers, a school or council network, a mobile network's carrier-grade NAT. A
+    # low per-address limit walls them all out after a handful of genuine applications (5 an
+    # hour did, and lost answers), so it is set for a busy shared address, not one person:
+    # tens an hour. What stops automation is the rest: the honeypot, the signed minimum fill
+    # time, the session-bound CSRF token, the one-time submission key (a resend stores
+    # nothing new) and the global cap below, which bounds the total whatever the addresses.
+    # A refused sender keeps every answer and is told when to try again (errors.py).
+    RATELIMIT_APPLY = "30 per hour; 200 per day"
+    RATELIMIT_APPLY_GLOBAL = "300 per hour; 2000 per day"
+    # Status links are unguessable secrets (256 bits): this limit is about load, not guessing,
+    # and a refuge's residents share it.
+    RATELIMIT_STATUS = "60 per minute; 1000 per day"
     # Protective monitoring (SEC-32a): this many authorisation denials by one person within ten
     # minutes raise a misuse alert.
     MISUSE_DENIALS_ALERT = 21

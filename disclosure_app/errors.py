@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from disclosure_app.extensions import login_manager
+from disclosure_app.headers import secure
 from disclosure_app.integrity import ReadOnlyMode
 from disclosure_app.security_log import _security_event, authorisation_denied
 from disclosure_app.services.errors import (
@@ -55,16 +61,49 @@ READ_ONLY_MESSAGE = ("Nothing was saved. The service is read-only while its reco
 _UNAVAILABLE_SQLSTATES = ("25006", "53")
 
 
-def _page(status: int, message: str | None = None):  # type: ignore[no-untyped-def]
-    return (
-        render_template(
-            "errors/error.html", status=status, title=_TITLES.get(status, "Error"), message=message
-        ),
-        status,
+# The public side's clock for "try again after …" (the service is for the public in England).
+LOCAL_TIME = ZoneInfo("Europe/London")
+# URLs for staff; everything else (the public side, unknown URLs) gets the public wording.
+_STAFF_PREFIXES = ("/staff", "/audit", "/admin", "/documents")
+# Posted fields never written back into a page: secrets, and the form's old CSRF token (a fresh
+# one is issued). Matched on the last part of the name ("applicant-postcode" -> "postcode").
+_NEVER_RESENT_PARTS = ("password", "passcode", "totp", "secret", "token")
+_NEVER_RESENT_NAMES = frozenset({"code", "csrf_token"})
+
+
+def correlation_id() -> str:
+    """This request's id, quoted on its error page and written with its log lines and security
+    events, so support can find one from the other."""
+    if "request_id" not in g:
+        g.request_id = uuid.uuid4().hex[:12]
+    return str(g.request_id)
+
+
+def is_staff_path() -> bool:
+    return request.path.startswith(_STAFF_PREFIXES)
+
+
+def _page(status: int, message: str | None = None, *,  # type: ignore[no-untyped-def]
+          headers: Any = None, title: str | None = None, **context: Any):
+    """The error page, already carrying the security headers (an after-request hook that
+    fails would otherwise leave it without them)."""
+    page = render_template(
+        "errors/error.html", status=status, title=title or _TITLES.get(status, "Error"),
+        message=message,
+        correlation_id=correlation_id(), public=not is_staff_path(), **context,
     )
+    response = make_response(page, status)
+    if headers:
+        response.headers.update(headers)
+    return secure(response)
 
 
 def init_app(app: Flask) -> None:
+    # Every request gets its id first, so security events and error pages share it.
+    @app.before_request
+    def _request_id() -> None:
+        correlation_id()
+
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):  # type: ignore[no-untyped-def]
         if isinstance(exc, OutOfScope):
@@ -84,6 +123,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StaleCase)
     def _stale(exc: StaleCase):  # type: ignore[no-untyped-def]
+        stale_edit_refused((request.view_args or {}).get("case_id"))
         return _page(409, exc.message)
 
     @app.errorhandler(ActorNotPermitted)
@@ -132,14 +172,31 @@ def _init_request_errors(app: Flask) -> None:
             authorisation_denied(_user_id(), reason="forbidden")
         elif exc.code == 413:
             _security_event("hostile_input", problem="request too large")
+        elif exc.code == 429:
+            return _too_many_requests()
         # Keep the exception's own headers: a 405 must say what is Allowed (RFC 9110 15.5.6).
-        return (*_page(exc.code or 500), exc.get_headers())
+        return _page(exc.code or 500, headers=exc.get_headers())
+
+    @app.errorhandler(InternalServerError)
+    def _failed_outside_the_view(exc: InternalServerError):  # type: ignore[no-untyped-def]
+        # Flask lands here when something fails after the view (an after-request hook, such as
+        # the rate limiter's headers) or in an error handler. A lock or a lost database is
+        # still a 503; anything else a 500. Either way with its headers and a correlation id.
+        # The view may have saved its work by then: the page must not say "Nothing was saved".
+        original = exc.original_exception or exc
+        if isinstance(original, DBAPIError | PoolTimeout) and _is_unavailable(original):
+            return _database_unavailable(original, after_view=True)
+        return _server_error(original, after_view=True)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        correlation_id = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s", correlation_id)
-        return _page(500, f"Nothing was saved. If you contact support, quote {correlation_id}.")
+        return _server_error(exc)
+
+
+def stale_edit_refused(case_id: Any) -> None:
+    """A form sent against an older version of the case: nothing was saved. Recorded, since a
+    replayed or tampered version field looks exactly like this (ids only)."""
+    _security_event("stale_edit", user_id=_user_id(), case_id=case_id)
 
 
 def _user_id() -> int | None:
@@ -167,19 +224,34 @@ def _init_database_errors(app: Flask) -> None:
     def _database_refused(exc: Exception):  # type: ignore[no-untyped-def]
         if not _is_unavailable(exc):
             return _server_error(exc)
-        correlation_id = uuid.uuid4().hex[:12]
-        log.error("database refused the request %s: %s", correlation_id,
-                  str(getattr(exc, "orig", exc)).splitlines()[0][:200])
-        return _unavailable(
-            "Nothing was saved. The service could not write to its database (it is busy, full "
-            "or being maintained). Wait a few minutes and try again. If it keeps happening, "
-            f"contact support and quote {correlation_id}.")
+        return _database_unavailable(exc)
 
 
-def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
-    correlation_id = uuid.uuid4().hex[:12]
-    log.exception("unhandled error %s", correlation_id, exc_info=exc)
-    return _page(500, f"Nothing was saved. If you contact support, quote {correlation_id}.")
+# Said when the failure came after the view had finished (it may have saved its work).
+_MAYBE_SAVED = ("The service could not finish answering, so what you sent may or may not have "
+                "been saved. Check before making the change again: a form sent again from this "
+                "page is never saved twice.")
+
+
+def _database_unavailable(exc: BaseException, *,  # type: ignore[no-untyped-def]
+                          after_view: bool = False):
+    reference = correlation_id()
+    log.error("database refused the request %s: %s", reference,
+              str(getattr(exc, "orig", exc)).splitlines()[0][:200])
+    first = _MAYBE_SAVED if after_view else (
+        "Nothing was saved. The service could not write to its database (it is busy, full "
+        "or being maintained).")
+    return _unavailable(
+        f"{first} Wait a few minutes and try again. If it keeps happening, contact support and "
+        f"quote {reference}.")
+
+
+def _server_error(exc: BaseException, *,  # type: ignore[no-untyped-def]
+                  after_view: bool = False):
+    reference = correlation_id()
+    log.error("unhandled error %s", reference, exc_info=exc)
+    first = _MAYBE_SAVED if after_view else "Nothing was saved."
+    return _page(500, f"{first} If you contact support, quote {reference}.")
 
 
 def _is_unavailable(exc: Exception) -> bool:
@@ -192,7 +264,9 @@ def _is_unavailable(exc: Exception) -> bool:
 
 def _unavailable(message: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
     """503 with Retry-After. Rendered without touching the database again; if even the layout
-    cannot be drawn (the signed-in user cannot be loaded, say), a plain page says the same."""
+    cannot be drawn (the signed-in user cannot be loaded, say), a plain page says the same.
+    A form post comes back as a "Send again" form holding what was typed (never a password or
+    a code): its one-time key makes sending it again safe."""
     headers = {"Retry-After": "120"}
     if "_login_user" not in g:
         # The signed-in user could not be loaded (the failure came first): draw the page as for
@@ -200,11 +274,78 @@ def _unavailable(message: str, *, read_only: bool = False):  # type: ignore[no-u
         g._login_user = login_manager.anonymous_user()
     try:
         page = render_template("errors/unavailable.html", status=503, title=_TITLES[503],
-                               message=message, read_only=read_only)
+                               message=message, read_only=read_only, resend=_resend(),
+                               correlation_id=correlation_id(), public=not is_staff_path())
     except Exception:  # noqa: BLE001 - the database may be what failed; say so plainly
         log.exception("could not render the 503 page")
         page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
                 f"{escape(_TITLES[503])}</title></head><body><h1>{escape(_TITLES[503])}</h1>"
                 f"<p>{escape(message)}</p><p>If a child is in immediate danger, call 999.</p>"
                 "</body></html>")
-    return page, 503, headers
+    response = make_response(page, 503)
+    response.headers.update(headers)
+    return secure(response)
+
+
+def _resend() -> dict[str, Any] | None:
+    """What a refused form post needs to be sent again as it was: its URL and its fields, less
+    anything secret. None for a GET, a JSON body, or a sign-in step (nothing there is worth
+    keeping but the secret itself)."""
+    if request.method != "POST" or request.blueprint == "auth":
+        return None
+    try:
+        posted = list(request.form.items(multi=True))
+        had_files = any(f.filename for f in request.files.values())
+    except Exception:  # noqa: BLE001 - an unreadable body: nothing to keep
+        return None
+    fields = [(name, value) for name, value in posted if not _never_resent(name)]
+    dropped = len(fields) != len([n for n, _ in posted if n != "csrf_token"])
+    if not fields:
+        return None
+    query = request.query_string.decode("ascii", "replace")
+    return {"action": request.path + (f"?{query}" if query else ""), "fields": fields,
+            "dropped_secret": dropped, "had_files": had_files}
+
+
+def _never_resent(name: str) -> bool:
+    part = name.rsplit("-", 1)[-1].lower()
+    return part in _NEVER_RESENT_NAMES or any(word in part for word in _NEVER_RESENT_PARTS)
+
+
+def _too_many_requests():  # type: ignore[no-untyped-def]
+    """429: when to try again (the breached limit's reset, as Retry-After and as a time of
+    day), and on the public application every answer kept, ready to send again. The breach
+    itself is recorded by the limiter's on_breach hook (rate_limits.py)."""
+    reset_at = _limit_reset_at()
+    headers = {}
+    when = None
+    if reset_at is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
+        when = _time_of_day(reset_at)
+    application = request.endpoint == "public.submit"
+    return _page(429, headers=headers, when=when, endpoint=request.endpoint or "",
+                 resend=_resend(),
+                 title="Your application has not been sent yet" if application else None)
+
+
+def _limit_reset_at() -> float | None:
+    """The latest reset among the limits this request broke: the time all of them allow it."""
+    limiter = current_app.extensions.get("rate_limiter")
+    if limiter is None:
+        return None
+    try:
+        broken = [lim for lim in limiter.current_limits if lim.breached]
+        if not broken and limiter.current_limit is not None:
+            broken = [limiter.current_limit]
+        resets = [float(lim.reset_at) for lim in broken]
+    except Exception:  # noqa: BLE001 - the counts could not be read: say "later", not 500
+        log.warning("could not read the rate limit's reset time", exc_info=True)
+        return None
+    return max(resets) if resets else None
+
+
+def _time_of_day(timestamp: float) -> str:
+    """"14:05", or "14:05 on 3 March" when not today, in UK time, rounded up to the minute."""
+    at = datetime.fromtimestamp(math.ceil(timestamp / 60) * 60, LOCAL_TIME)
+    today = datetime.now(LOCAL_TIME).date()
+    return f"{at:%H:%M}" if at.date() == today else f"{at:%H:%M} on {at.day} {at:%B}"

@@ -55,6 +55,7 @@ _STORED: dict[str, str] = {
     "too_fast": "suspicious_request",
     "form_start_missing": "suspicious_request",
     "untrusted_host": "suspicious_request",
+    "stale_edit": "suspicious_request",
     "sign_in_busy": "rate_limited",
     "misuse_alert": "misuse_alert",
 }
@@ -101,7 +102,10 @@ def _store(kind: str, details: dict[str, Any]) -> None:
     from disclosure_app.security_events import log_event
     from disclosure_app.services.security_log import Kind
 
-    kept = {k: v for k, v in details.items() if k not in _NEVER_LOGGED and k != "user_id"}
+    # Stored as canonical JSON, which refuses floats (one value must always hash the same):
+    # a measurement (a duration, say) is kept as its decimal text instead of losing the event.
+    kept = {k: (repr(v) if isinstance(v, float) else v) for k, v in details.items()
+            if k not in _NEVER_LOGGED and k != "user_id"}
     if stored in _GROUPS:
         kept["event"] = kind  # which of the grouped events it was
     if stored == "authorisation_denied":

@@ -36,6 +36,7 @@ from disclosure_app.access import allow
 from disclosure_app.context import case_policy, letterhead, now
 from disclosure_app.db import get_session
 from disclosure_app.documents.forms import SignedUndertakingForm
+from disclosure_app.errors import stale_edit_refused
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, User
 from disclosure_app.pdf import records
@@ -234,6 +235,7 @@ def _save_upload(case: Case, form: SignedUndertakingForm, user: User) -> Any:
         _add_errors(form, {"rationale": exc.message})
         return _upload_page(_reload(case.id), form), 400
     except StaleCase as exc:
+        stale_edit_refused(case.id)
         log.info("signed undertaking on case %s by user %s refused: the case changed after the "
                  "form was opened", case.id, user.id)
         fresh = _reload(case.id)

@@ -414,14 +414,17 @@ class ApplicationForm(FlaskForm):
                 yield "", field
 
     def summary_errors(self) -> dict[str | None, str]:
-        """Error-summary entries: the id of the input to focus -> the first message."""
+        """Error-summary entries: the id of the input to focus -> the first message, led by
+        whose answer it is ("About you: ", "Child 2: ", "The person you are worried about: "):
+        the applicant, the children and the subject each have a date of birth, a name, an
+        address, so "Date of birth must be a real date" alone does not say which."""
         headings = dict(SECTIONS)
         result: dict[str | None, str] = {}
         for section, field in self._leaf_fields():
             if not field.errors:
                 continue
-            target = f"{field.id}-day" if isinstance(field, DateOfBirthField) else field.id
-            prefix = f"{headings[section]}: " if section in CHILD_KEYS else ""
+            target = field_target(field)
+            prefix = f"{headings[section]}: " if section else ""
             result[target] = prefix + field.errors[0]
         for message in self.form_errors:
             result[None] = message
@@ -453,7 +456,8 @@ class ApplicationForm(FlaskForm):
         return pairs
 
     def summary(self) -> list[dict[str, Any]]:
-        """Check-your-answers sections: {"heading", "rows": [(question, answer)]}."""
+        """Check-your-answers sections: {"heading", "rows": [(question, answer, target)]},
+        where target is the id of the form's input for that answer (its "Change" link)."""
         used = {id(form) for form in self.used_children()}
         sections = []
         for key, heading in SECTIONS:
@@ -463,14 +467,21 @@ class ApplicationForm(FlaskForm):
             sections.append({"heading": heading, "rows": [_row(f) for f in form]})
         sections.append({"heading": "What worries you", "rows": [_row(self.concern)]})
         sections.append({"heading": "Declarations", "rows": [
-            ("The information is true", "Confirmed" if self.declared_truthful.data else ""),
+            ("The information is true", "Confirmed" if self.declared_truthful.data else "",
+             field_target(self.declared_truthful)),
             ("The police may share it to protect the child",
-             "Confirmed" if self.declared_sharing.data else ""),
+             "Confirmed" if self.declared_sharing.data else "",
+             field_target(self.declared_sharing)),
         ]})
         return sections
 
 
-def _row(field: Field) -> tuple[str, str]:
+def field_target(field: Field) -> str:
+    """The id of the input a link to this answer lands on (a date's day box)."""
+    return f"{field.id}-day" if isinstance(field, DateOfBirthField) else field.id
+
+
+def _row(field: Field) -> tuple[str, str, str]:
     if isinstance(field, DateOfBirthField):
         answer = f"{field.data.day} {field.data:%B %Y}" if field.data else ""
     elif isinstance(field, RadioField):
@@ -478,7 +489,7 @@ def _row(field: Field) -> tuple[str, str]:
         answer = labels.get(field.data, "") if field.data else ""
     else:
         answer = field.data or ""
-    return _describe(field), answer
+    return _describe(field), answer, field_target(field)
 
 
 def _number(field: Field) -> int | None:

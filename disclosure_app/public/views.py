@@ -22,6 +22,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from disclosure_app.access import public
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
+from disclosure_app.errors import stale_edit_refused
 from disclosure_app.form_keys import key_is_sound, renew_unless_sound
 from disclosure_app.models import Case
 from disclosure_app.public.forms import ApplicationForm, WithdrawForm, application_input
@@ -178,6 +179,7 @@ def withdraw(token: str):  # type: ignore[no-untyped-def]
     except StepNotAllowed:
         raise StepNotAllowed(CANNOT_WITHDRAW) from None  # a decision was made meanwhile
     except StaleCase:
+        stale_edit_refused(case.id)
         raise StepNotAllowed(CHANGED_MEANWHILE) from None
     return _withdrawn(token)
 
@@ -224,7 +226,8 @@ def _filled_in_time(form: ApplicationForm) -> bool:
     # The signature's own (wall) clock on both sides: the app's clock may be fixed in tests.
     elapsed = time.time() - signed_at.timestamp()
     if elapsed < minimum:
-        _security_event("too_fast", endpoint="public.submit", seconds=round(elapsed, 2))
+        # Whole milliseconds: stored events are canonical JSON, which takes no floats.
+        _security_event("too_fast", endpoint="public.submit", milliseconds=int(elapsed * 1000))
         return False
     return True
 

@@ -32,6 +32,7 @@ from disclosure_app.auth.views import lockout_policy
 from disclosure_app.context import case_policy, now, timescales
 from disclosure_app.db import get_session
 from disclosure_app.documents.views import case_documents
+from disclosure_app.errors import stale_edit_refused
 from disclosure_app.form_keys import key_is_sound
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.security_log import _security_event
@@ -327,6 +328,7 @@ def step(case_id: int, event: str) -> Any:
         return _step_page(_reload(case_id), spec, form), 409
     except StaleCase as exc:
         # Two people on one case: the other got there first (ids only; no personal data).
+        stale_edit_refused(case_id)
         log.info("step %s on case %s by user %s refused: the case changed after the form was "
                  "opened", event, case_id, user.id)
         # Keep everything the officer typed; let them review the case and send it again.

@@ -324,7 +324,9 @@ def test_a_business_rule_refusal_from_the_service_is_shown_on_the_form(app, clie
     response = client.post("/apply/submit", data=valid_answers())
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert '<a href="#subject-full_name">We could not accept this name</a>' in page
+    # Led by whose answer it is: the applicant and the children have a full name too.
+    assert ('<a href="#subject-full_name">The person you are worried about: We could not '
+            'accept this name</a>') in page
     assert count(app, Case) == 0
 
 
