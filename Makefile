@@ -70,6 +70,7 @@ migrate: setup config
 
 seed: migrate
 	$(FLASK) seed-demo
+	$(FLASK) audit demo-checkpoint
 
 ## reset-demo: throw away the local database and seed fresh demo data (new passwords)
 reset-demo: setup config

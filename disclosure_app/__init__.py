@@ -110,13 +110,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _refuse_signing_key(app: Flask) -> None:
     """The web process must not be able to sign checkpoints (SEC-34): only the public key may
     be configured. A private key anywhere in the configuration stops the app from starting."""
-    from disclosure_app.services.checkpoints import is_private_key
+    from disclosure_app.services.checkpoints import is_private_key, use_demo_public_key
 
     for name, value in app.config.items():
         if is_private_key(value) or name in ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"):
             raise RuntimeError(
                 f"{name}: the web app must not hold the audit signing key. Configure only "
                 "AUDIT_PUBLIC_KEY; `flask audit checkpoint --key-file` reads the private key.")
+    use_demo_public_key(app)  # `make run`'s demo key: never in production or under test
     key_file = app.config.get("AUDIT_PUBLIC_KEY_FILE")
     if key_file and not app.config.get("AUDIT_PUBLIC_KEY"):
         text = Path(key_file).read_text(encoding="ascii").strip()

@@ -3,8 +3,10 @@ restore."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -39,6 +41,10 @@ def upgrade_database(revision: str = "head") -> None:
     command.upgrade(alembic_config(), revision)
 
 
+READ_ONLY_HELP = ("Exit status 3: the service is read-only after a restore from an older "
+                  "backup (`flask audit acknowledge-restore`); nothing was saved.")
+
+
 def register_cli(app: Flask) -> None:
     db_group = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -69,22 +75,7 @@ def register_cli(app: Flask) -> None:
 
     audit_group = AppGroup("audit", help="The tamper-evident decision log.")
 
-    @audit_group.command("verify")
-    @click.option("--tail", type=click.IntRange(min=1), default=None,
-                  help="Only the newest N entries (what start-up checks).")
-    def audit_verify(tail: int | None) -> None:
-        """Recompute the whole hash chain; exit 1 naming the first bad entry."""
-
-        from disclosure_app.services import checkpoints
-
-        session = get_session()
-        result = audit.verify_chain(session) if tail is None else audit.verify_tail(session, tail)
-        session.rollback()
-        checkpoints.record_verification(session, result, scope="full" if tail is None else "tail",
-                                        by="audit verify", now=now())
-        click.echo(result.summary())
-        sys.exit(0 if result.ok else 1)
-
+    _verify_command(audit_group)
     _register_durability_commands(app, audit_group)
     from disclosure_app import audit_cli
 
@@ -99,7 +90,7 @@ def register_cli(app: Flask) -> None:
 
         click.echo(mermaid(), nl=False)
 
-    @app.cli.command("create-user")
+    @app.cli.command("create-user", epilog=READ_ONLY_HELP)
     @click.option("--email", required=True)
     @click.option("--name", "full_name", required=True)
     @click.option("--role", type=click.Choice([r.value for r in Role if r is not Role.applicant]),
@@ -152,6 +143,69 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.dip_sampling.cli import register_cli as register_dip_sample_cli
 
     register_dip_sample_cli(app)
+    _explain_read_only(app.cli)
+
+
+def _explain_read_only(command: click.Command) -> None:
+    """Every command that writes ends with a clear message and exit status 3, not a traceback,
+    when the service is read-only after a restore from an older backup (integrity.py)."""
+    from disclosure_app.audit_cli import read_only_exit
+    from disclosure_app.integrity import ReadOnlyMode
+
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _explain_read_only(sub)
+        return
+    callback = command.callback
+    if callback is None:
+        return
+
+    @functools.wraps(callback)
+    def explained(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except ReadOnlyMode as exc:
+            read_only_exit(exc, "Nothing was saved.")
+
+    command.callback = explained
+
+
+def _verify_command(audit_group: AppGroup) -> None:
+    from disclosure_app.audit_cli import EXIT_BROKEN, EXIT_OK, read_only_exit
+
+    @audit_group.command("verify", epilog=(
+        "Exit status: 0 the log is intact and agrees with every signed checkpoint; 1 it does "
+        "not (the first bad entry is named); 2 a usage error; 3 the log is intact but the "
+        "service is read-only after a restore from an older backup, so this run could not be "
+        "recorded (`flask audit acknowledge-restore`). A broken log exits 1 even when "
+        "read-only."))
+    @click.option("--tail", type=click.IntRange(min=1), default=None,
+                  help="Only the newest N entries (what start-up checks; no checkpoints).")
+    def audit_verify(tail: int | None) -> None:
+        """Recompute the whole hash chain and check it against every signed checkpoint, those
+        stored and the copies in AUDIT_CHECKPOINT_COPY_DIRS (their signatures too, when
+        AUDIT_PUBLIC_KEY is set); exit 1 naming the first bad entry."""
+
+        from disclosure_app.integrity import ReadOnlyMode
+        from disclosure_app.services import checkpoints
+
+        config = current_app.config
+        session = get_session()
+        result = (audit.verify_chain(session, public_key=config.get("AUDIT_PUBLIC_KEY"),
+                                     copy_dirs=config["AUDIT_CHECKPOINT_COPY_DIRS"])
+                  if tail is None else audit.verify_tail(session, tail))
+        session.rollback()
+        click.echo(result.summary())
+        try:
+            checkpoints.record_verification(session, result,
+                                            scope="full" if tail is None else "tail",
+                                            by="audit verify", now=now())
+        except ReadOnlyMode as exc:
+            session.rollback()
+            if result.ok:
+                read_only_exit(exc, "The verification above was not recorded.")
+            click.echo(f"(Not recorded: {exc.message})", err=True)
+        sys.exit(EXIT_OK if result.ok else EXIT_BROKEN)
 
 
 # --- The offender register ---------------------------------------------------------------------

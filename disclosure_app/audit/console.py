@@ -1,8 +1,12 @@
 """The auditor's reports (issue 6): integrity, who consulted a case or subject and why, one
 person's activity, disclosures with recipients, misuse alerts and security events; each as a
-page and as CSV or PDF. GET only: auditors read and change nothing. The only writes are log
-entries: an export (a disclosure to the auditor, logged before a byte is sent) and a search by a
-subject's name (a consultation, logged by hash)."""
+page and as CSV or PDF. Auditors read and change nothing. The only writes are log entries: an
+export (a disclosure to the auditor, logged before a byte is sent) and a search by a subject's
+name (a consultation, logged by hash).
+
+A subject's name is personal data, so it never travels in a URL (SECURITY.md SEC-26): the
+"who consulted" search and its exports are POSTed (CSRF-protected), and a link that carries a
+name is refused without searching."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ from workflows.roles import Role
 
 class ReportForm(FlaskForm):
     class Meta:
-        csrf = False  # a GET report: nothing to forge
+        csrf = False  # GET reports forge nothing; a POSTed search is checked by CSRFProtect
 
     reference = StringField("Case reference", widget=GovTextInput(),
                             filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
@@ -70,9 +74,18 @@ class ReportForm(FlaskForm):
             raise ValidationError("The 'to' date must be the same as or after the 'from' date")
 
     def query_args(self) -> dict[str, str]:
+        """The filters for a link: never the subject's name (personal data stays out of URLs;
+        a search by name is exported through ``post_args`` instead)."""
         return {name: self[name].raw_data[0] for name in
-                ("reference", "subject", "actor", "kind", "date_from", "date_to")
+                ("reference", "actor", "kind", "date_from", "date_to")
                 if self[name].raw_data and self[name].raw_data[0]}
+
+    def post_args(self) -> dict[str, str]:
+        """Every filter, for the hidden fields of a POSTed export."""
+        args = self.query_args()
+        if self.subject.raw_data and self.subject.raw_data[0]:
+            args["subject"] = self.subject.raw_data[0]
+        return args
 
 
 # name -> (page title, the fields its form shows, description for the PDF)
@@ -97,8 +110,29 @@ ENDPOINTS = {"consultations": "audit.consultations", "staff": "audit.staff_activ
              "security": "audit.security_events"}
 
 
+NAME_IN_LINK = ("Search by name with the form on this page: a name is never sent in a link "
+                "(it would be kept in browser history and server logs)")
+
+
 def _form() -> ReportForm:
-    return ReportForm(formdata=request.args, staff=users.list_users(get_session()))
+    formdata = request.form if request.method == "POST" else request.args
+    return ReportForm(formdata=formdata, staff=users.list_users(get_session()))
+
+
+def _name_in_link() -> bool:
+    return request.method == "GET" and bool(request.args.get("subject"))
+
+
+def _refuse_name_in_link(name: str) -> Any:
+    """A GET carrying a subject's name: nothing is searched or logged, the name is not shown
+    back, and the form asks for it again."""
+    form = ReportForm(formdata=None, staff=users.list_users(get_session()))
+    form.subject.errors = [NAME_IN_LINK]
+    title, fields, description = REPORTS[name]
+    return render_template(
+        "audit/report.html", name=name, title=title, fields=fields, description=description,
+        form=form, report=None, endpoint=ENDPOINTS[name], csv_url=None, pdf_url=None,
+        post_args={}), 400
 
 
 def _bounds(form: ReportForm) -> tuple[Any, Any]:
@@ -164,9 +198,11 @@ BUILDERS: dict[str, Callable[..., Report | None]] = {
 
 
 def _page(name: str) -> Any:
+    if _name_in_link():
+        return _refuse_name_in_link(name)
     form = _form()
     title, fields, description = REPORTS[name]
-    asked = bool(request.args)
+    asked = request.method == "POST" or bool(request.args)
     report = None
     if asked and form.validate():
         report = BUILDERS[name](form, log_search=True)
@@ -178,12 +214,18 @@ def _page(name: str) -> Any:
         "audit/report.html", name=name, title=title, fields=fields, description=description,
         form=form, report=report, endpoint=ENDPOINTS[name],
         csv_url=url_for("audit.report_export", name=name, fmt="csv", **args),
-        pdf_url=url_for("audit.report_export", name=name, fmt="pdf", **args)), status
+        pdf_url=url_for("audit.report_export", name=name, fmt="pdf", **args),
+        post_args=form.post_args()), status
 
 
-@bp.get("/consultations")
+@bp.route("/consultations", methods=["GET", "POST"])
 @allow(Role.auditor)
 def consultations() -> Any:
+    """The search by name is POSTed, and so are its exports (``export=csv|pdf``): a name never
+    travels in a URL."""
+    fmt = request.form.get("export") if request.method == "POST" else None
+    if fmt in ("csv", "pdf"):
+        return _export("consultations", fmt)
     return _page("consultations")
 
 
@@ -216,6 +258,12 @@ def security_events() -> Any:
 def report_export(name: str, fmt: str) -> Any:
     if name not in REPORTS and name != "integrity" or fmt not in ("csv", "pdf"):
         abort(404)
+    if _name_in_link():
+        return _refuse_name_in_link(name if name in REPORTS else "consultations")
+    return _export(name, fmt)
+
+
+def _export(name: str, fmt: str) -> Any:
     form = _form()
     if name == "integrity":
         report = _integrity_report(_integrity_facts(record=False))
@@ -224,7 +272,7 @@ def report_export(name: str, fmt: str) -> Any:
         return render_template(
             "audit/report.html", name=name, title=title, fields=fields,
             description=description, form=form, report=None, endpoint=ENDPOINTS[name],
-            csv_url=None, pdf_url=None), 400
+            csv_url=None, pdf_url=None, post_args={}), 400
     started = now()
     if fmt == "csv":
         body = "".join(csv_export.csv_lines(report.columns, report.rows)).encode("utf-8")
@@ -252,7 +300,9 @@ def report_export(name: str, fmt: str) -> Any:
 
 def _integrity_facts(*, record: bool) -> dict[str, Any]:
     session = get_session()
-    verification = audit.verify_chain(session)
+    verification = audit.verify_chain(
+        session, public_key=current_app.config.get("AUDIT_PUBLIC_KEY"),
+        copy_dirs=current_app.config["AUDIT_CHECKPOINT_COPY_DIRS"])
     at = now()
     session.rollback()
     if record:

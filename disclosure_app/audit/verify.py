@@ -23,7 +23,12 @@ What it checks, reporting the FIRST sequence number at which the log is not what
   root (a history rewritten and re-hashed after it was checkpointed), and the log is not shorter
   than any checkpoint (tail truncation);
 * no two checkpoints of the same size have different roots (a fork), including checkpoints you
-  kept from earlier exports (--checkpoint FILE, repeatable).
+  kept from earlier exports (--checkpoint FILE, repeatable);
+* the bundle holds as many entries and checkpoint files as its manifest lists (a checkpoint
+  file deleted from the bundle would hide the truncation or rewrite it proves).
+
+With no checkpoint at all (none in the bundle, none given), the result is printed with a loud
+WARNING on standard error: an unanchored hash chain proves only that the file agrees with itself.
 
 Inclusion proofs: ``--prove SEQ`` prints a proof that one entry is in the newest checkpoint (or
 ``--size``), and ``--check-proof FILE --key KEY`` checks such a proof without the rest of the log.
@@ -332,7 +337,13 @@ def open_checkpoint(note: str, key: VerifierKey, source: str = "") -> Checkpoint
         break
     if not found:
         raise NoteInvalid(f"it carries no signature by {key.name}")
-    lines = text.split("\n")
+    return read_checkpoint(note, source)
+
+
+def read_checkpoint(note: str, source: str = "") -> Checkpoint:
+    """The checkpoint body of a signed note, WITHOUT checking its signature (for a program
+    that holds no public key and can only compare the roots it claims)."""
+    lines = note.split("\n")
     try:
         origin, size_text, root_b64 = lines[0], lines[1], lines[2]
         size = int(size_text)
@@ -749,19 +760,37 @@ def verify_bundle(bundle: Path, key: VerifierKey, extra_checkpoints: Iterable[Pa
 
 
 def _check_manifest(bundle: Path, count: int) -> Result | None:
-    """The manifest is not signed, but a bundle whose manifest promises more entries than it
-    holds has lost some on the way."""
+    """The manifest is not signed, but a bundle whose manifest promises more entries or
+    checkpoint files than it holds has lost some on the way (a checkpoint file removed would
+    otherwise hide a truncation or a rewrite that it proves)."""
     path = bundle / MANIFEST_FILE
     if not path.is_file():
         return None
     try:
-        promised = int(json.loads(path.read_text(encoding="utf-8"))["entries"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        promised = int(manifest["entries"])
+        promised_checkpoints = int(manifest.get("checkpoints", 0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputUnreadable(f"{path} cannot be read: {exc}") from exc
+    files = sorted(p.name for p in (bundle / CHECKPOINTS_DIR).glob("*.txt"))
+    if promised_checkpoints != len(files):
+        listed = manifest.get("checkpoint_files")
+        missing = (sorted(set(listed) - set(files)) if isinstance(listed, list) else [])
+        named = f" (missing: {', '.join(map(str, missing))})" if missing else ""
+        return _fail(None, f"the manifest lists {promised_checkpoints} checkpoint file(s) but "
+                           f"{CHECKPOINTS_DIR}/ holds {len(files)}{named}: signed checkpoints "
+                           "were removed from the bundle", count)
     if promised != count:
         return _fail(min(promised, count) + 1,
                      f"the manifest lists {promised} entries but the file holds {count}", count)
     return None
+
+
+UNANCHORED_WARNING = """\
+WARNING: NO SIGNED CHECKPOINT WAS CHECKED (none in the bundle, none given with --checkpoint).
+WARNING: This only shows that the file agrees with itself: anyone able to rewrite the log can
+WARNING: rewrite and re-hash it consistently. Verify against checkpoints signed by the log's
+WARNING: key, and keep the ones you receive (--checkpoint FILE)."""
 
 
 # --- Inclusion proofs ------------------------------------------------------------------------
@@ -874,6 +903,8 @@ def main(argv: list[str] | None = None) -> int:
         print(result.summary())
         if not result.ok:
             return 1
+        if not result.checkpoints:
+            print(UNANCHORED_WARNING, file=sys.stderr)
         if args.prove is not None:
             print(json.dumps(make_proof(args.bundle, key, args.prove, args.size), indent=2))
         return 0

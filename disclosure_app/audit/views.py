@@ -63,7 +63,9 @@ def _search_form() -> tuple[AuditSearchForm, AuditFilter | None]:
 @allow(Role.auditor)
 def index():  # type: ignore[no-untyped-def]
     session = get_session()
-    verification = audit.verify_chain(session)
+    verification = audit.verify_chain(
+        session, public_key=current_app.config.get("AUDIT_PUBLIC_KEY"),
+        copy_dirs=current_app.config["AUDIT_CHECKPOINT_COPY_DIRS"])
     verified_at = now()
     form, filt = _search_form()
     context: dict[str, Any] = {

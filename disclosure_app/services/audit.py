@@ -7,17 +7,20 @@ PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so the cha
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from disclosure_app.models.audit import GENESIS_HASH, AuditEntry, ChainHead
+from disclosure_app.audit import verify as offline
+from disclosure_app.models.audit import GENESIS_HASH, AuditCheckpoint, AuditEntry, ChainHead
 from disclosure_app.services.canonical import canonical_json, chain_hash
 from workflows.roles import Actor
 
@@ -112,10 +115,15 @@ class VerifyResult:
     entries_checked: int
     first_bad_seq: int | None = None
     problem: str = ""
+    checkpoints_checked: int = 0
 
     def summary(self) -> str:
         if self.ok:
-            return f"Audit chain intact: {self.entries_checked} entries verified."
+            against = (f" and matched against {self.checkpoints_checked} signed checkpoint(s)"
+                       if self.checkpoints_checked else "")
+            return f"Audit chain intact: {self.entries_checked} entries verified{against}."
+        if self.first_bad_seq is None:
+            return f"Audit chain NOT VERIFIED: {self.problem}"
         return f"Audit chain BROKEN at entry {self.first_bad_seq}: {self.problem}"
 
 
@@ -166,11 +174,20 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[Any]:
         last = rows[-1].seq
 
 
+def first_bad_seq(entry_seq: int, expected: int) -> int:
+    """Where the log is first wrong when ``entry_seq`` stands where ``expected`` should: an
+    entry deleted (a later number here) is first wrong at the missing number, one inserted or
+    moved (an earlier or repeated number) at that number. The offline verifier agrees."""
+    return min(entry_seq, expected)
+
+
 def _first_problem(
-    entries: Iterable[Any], expected: int, prev_hash: str, head_seq: int | None = None
+    entries: Iterable[Any], expected: int, prev_hash: str, head_seq: int | None = None,
+    on_sound: Callable[[Any], VerifyResult | None] | None = None,
 ) -> tuple[VerifyResult | None, int, str]:
     """Walk ``entries`` from sequence number ``expected`` (whose predecessor hashed to
-    ``prev_hash``). Returns (a failure or None, the next expected number, the last good hash)."""
+    ``prev_hash``). Returns (a failure or None, the next expected number, the last good hash).
+    ``on_sound`` sees each sound entry and may stop the walk with a failure."""
     start = expected
     for entry in entries:
         if head_seq is not None and entry.seq > head_seq:
@@ -179,25 +196,137 @@ def _first_problem(
                     expected, prev_hash)
         problem = _entry_problem(entry, expected, prev_hash)
         if problem:
-            return VerifyResult(False, expected - start, entry.seq, problem), expected, prev_hash
+            return (VerifyResult(False, expected - start, first_bad_seq(entry.seq, expected),
+                                 problem), expected, prev_hash)
+        if on_sound is not None and (failure := on_sound(entry)) is not None:
+            return failure, expected, prev_hash
         prev_hash = entry.entry_hash
         expected += 1
     return None, expected, prev_hash
 
 
-def verify_chain(session: Session) -> VerifyResult:
-    """Recompute the whole chain from the first entry; report the first bad one."""
-    failure, expected, prev_hash = _first_problem(iter_entries(session), 1, GENESIS_HASH)
+# --- The stored checkpoints, and the copies kept outside the database ---------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A signed checkpoint the chain must agree with: its size, the root it claims, and where
+    it was found (for messages)."""
+
+    size: int
+    root: bytes
+    source: str
+
+
+def checkpoint_anchors(session: Session, *, public_key: str | None = None,
+                       copy_dirs: Iterable[str | Path] = ()
+                       ) -> tuple[list[Anchor], VerifyResult | None]:
+    """Every stored checkpoint and every copy in ``copy_dirs``. With ``public_key`` each note's
+    signature must verify; without one only the roots the notes claim can be compared. A note
+    that does not verify, or stored columns that differ from their note, are a failure."""
+    key = None
+    if public_key:
+        try:
+            key = offline.VerifierKey.parse(public_key)
+        except offline.InputUnreadable as exc:
+            return [], VerifyResult(False, 0, None, f"the configured public key: {exc}")
+    notes: list[tuple[str, str, tuple[int, str] | None]] = [
+        (row.note, f"stored checkpoint of size {row.tree_size}", (row.tree_size, row.root_hash))
+        for row in session.execute(select(AuditCheckpoint.tree_size, AuditCheckpoint.root_hash,
+                                          AuditCheckpoint.note)
+                                   .order_by(AuditCheckpoint.tree_size))]
+    for directory in copy_dirs:
+        for path in sorted(Path(directory).glob("checkpoint-*.txt")):
+            try:
+                notes.append((path.read_text(encoding="utf-8"), f"copy {path}", None))
+            except (OSError, UnicodeDecodeError) as exc:
+                return [], VerifyResult(False, 0, None, f"the checkpoint copy {path} cannot be "
+                                                         f"read: {exc}")
+    anchors = []
+    for note, source, columns in notes:
+        try:
+            cp = (offline.open_checkpoint(note, key, source) if key
+                  else offline.read_checkpoint(note, source))
+        except offline.NoteInvalid as exc:
+            return [], VerifyResult(False, 0, None, f"the {source}: {exc}")
+        if columns is not None and columns != (cp.size, cp.root.hex()):
+            return [], VerifyResult(False, 0, None, f"the {source}: its columns differ from "
+                                                     "its signed note")
+        anchors.append(Anchor(cp.size, cp.root, source))
+    return anchors, None
+
+
+class _RootCheck:
+    """Feeds sound entry hashes into an RFC 6962 tree a chunk at a time, comparing the root at
+    each anchor's size once its chunk is complete: a chunk's chain is checked before its roots,
+    so the first fault named is the one the offline verifier names."""
+
+    def __init__(self, anchors: list[Anchor]) -> None:
+        self.by_size: dict[int, list[Anchor]] = {}
+        for anchor in anchors:
+            if anchor.size > 0:
+                self.by_size.setdefault(anchor.size, []).append(anchor)
+        self.top = max(self.by_size, default=0)
+        self.builder = offline.MerkleBuilder()
+        self.chunk: list[bytes] = []
+        self.last_good = 0
+
+    def add(self, entry: Any) -> VerifyResult | None:
+        if self.builder.size + len(self.chunk) >= self.top:
+            return None  # no signed root left to compare: the tree is not needed
+        self.chunk.append(bytes.fromhex(entry.entry_hash))
+        return self.flush() if len(self.chunk) == offline.CHUNK else None
+
+    def flush(self) -> VerifyResult | None:
+        if not self.chunk:
+            return None
+        start = self.builder.size
+        sizes = [s for s in self.by_size if start < s <= start + len(self.chunk)]
+        roots = self.builder.add_chunk(self.chunk, sizes)
+        self.chunk = []
+        for size in sorted(roots):
+            for anchor in self.by_size[size]:
+                if roots[size] != anchor.root:
+                    first = self.last_good + 1
+                    return VerifyResult(
+                        False, self.last_good, first,
+                        f"entries {first}-{size} do not match the {anchor.source} (signed root "
+                        f"{base64.b64encode(anchor.root).decode('ascii')}): an entry in that "
+                        "range was changed, added or removed and the chain re-hashed")
+            self.last_good = size
+        return None
+
+
+def verify_chain(session: Session, *, public_key: str | None = None,
+                 copy_dirs: Iterable[str | Path] = ()) -> VerifyResult:
+    """Recompute the whole chain from the first entry and check it against every signed
+    checkpoint (stored, and the copies in ``copy_dirs``): the RFC 6962 root at each
+    checkpoint's size must be the signed one, and the log must reach every checkpoint's size.
+    Reports the first bad entry."""
+    anchors, failure = checkpoint_anchors(session, public_key=public_key, copy_dirs=copy_dirs)
+    if failure is not None:
+        return failure
+    roots = _RootCheck(anchors)
+    failure, expected, prev_hash = _first_problem(iter_entries(session), 1, GENESIS_HASH,
+                                                  on_sound=roots.add)
+    if failure is None:
+        failure = roots.flush()
     if failure is not None:
         return failure
     count = expected - 1
+    signed = max((a for a in anchors), key=lambda a: a.size, default=None)
+    if signed is not None and signed.size > count:
+        return VerifyResult(
+            False, count, count + 1,
+            f"the log ends at entry {count} but the {signed.source} covers {signed.size} "
+            f"entries: entries {count + 1}-{signed.size} were removed (tail truncation)")
     head = session.get(ChainHead, 1)
     if head is not None and (head.seq != count or head.entry_hash != prev_hash):
         return VerifyResult(
             False, count, count + 1 if head.seq > count else head.seq,
             f"the chain head records {head.seq} entries but {count} were found (truncated?)",
         )
-    return VerifyResult(True, count)
+    return VerifyResult(True, count, checkpoints_checked=len(anchors))
 
 
 def verify_tail(session: Session | Connection, count: int = 1000) -> VerifyResult:

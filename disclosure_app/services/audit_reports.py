@@ -9,6 +9,7 @@ same rows. Reports read the indexes on the audit table ((case_id, seq), (actor_i
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -63,11 +64,17 @@ def _who(entry: AuditEntry) -> str:
 # --- Who consulted a case or a subject, and why -----------------------------------------------
 
 
+def search_key(name: str) -> str:
+    """A name as the search compares it: Unicode NFC (as stored names are normalised, so "José"
+    typed as e + combining accent finds "José"), case folded, spacing collapsed."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+
+
 def cases_for_subject(session: Session, name: str) -> list[int]:
-    """Cases whose subject has exactly this name (case and spacing ignored)."""
-    wanted = " ".join(name.split()).lower()
+    """Cases whose subject has exactly this name (case, spacing and Unicode form ignored)."""
+    wanted = search_key(name)
     rows = session.execute(select(Subject.case_id, Subject.full_name))
-    return sorted(case_id for case_id, full in rows if " ".join(full.split()).lower() == wanted)
+    return sorted(case_id for case_id, full in rows if search_key(full) == wanted)
 
 
 def record_subject_search(session: Session, auditor: User, name: str, case_ids: list[int], *,
@@ -77,7 +84,7 @@ def record_subject_search(session: Session, auditor: User, name: str, case_ids: 
     with transaction(session):
         audit.append(session, now=now, actor=auditor.as_actor(), action="subject_searched",
                      category=Category.consultation,
-                     details={"name_sha256": sha256_hex(" ".join(name.split()).lower()),
+                     details={"name_sha256": sha256_hex(search_key(name)),
                               "case_ids": case_ids, "purpose": "audit"})
 
 

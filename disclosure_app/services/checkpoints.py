@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -32,7 +33,13 @@ from disclosure_app.audit import verify as offline
 from disclosure_app.db import transaction
 from disclosure_app.models import AuditCheckpoint, AuditEntry, AuditVerification
 from disclosure_app.models.audit import GENESIS_HASH
-from disclosure_app.services.audit import VerifyResult, chain_length, iter_entries
+from disclosure_app.services.audit import (
+    VerifyResult,
+    chain_length,
+    first_bad_seq,
+    iter_entries,
+    verify_chain,
+)
 
 PRIVATE_PREFIX = "PRIVATE+KEY+"
 VERIFIER_SOURCE = Path(offline.__file__)
@@ -47,10 +54,12 @@ class SigningKeyInvalid(Exception):
 
 @dataclass(frozen=True)
 class Signer:
-    """An Ed25519 note signer: C2SP key name plus the private key (held only by the CLI)."""
+    """An Ed25519 note signer: C2SP key name plus the private key (held only by the CLI).
+    ``demo``: the key file says it is the `make run` demo key (refused in production)."""
 
     name: str
     private_key: Ed25519PrivateKey
+    demo: bool = False
 
     @property
     def public_bytes(self) -> bytes:
@@ -98,10 +107,17 @@ class Signer:
 
     @classmethod
     def from_file(cls, path: Path) -> Signer:
+        """The key line; lines starting with '#' are comments (the demo key says so in one)."""
         try:
-            return cls.parse(path.read_text(encoding="ascii"))
+            text = path.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
             raise SigningKeyInvalid(f"cannot read the signing key: {exc}") from exc
+        lines = text.splitlines()
+        comments = [line for line in lines if line.startswith("#")]
+        signer = cls.parse("\n".join(line for line in lines if not line.startswith("#")))
+        if any(DEMO_MARK in line for line in comments):
+            signer = cls(signer.name, signer.private_key, demo=True)
+        return signer
 
 
 def generate_key(name: str) -> Signer:
@@ -125,6 +141,60 @@ def is_private_key(value: object) -> bool:
     return isinstance(value, str) and PRIVATE_PREFIX in value
 
 
+# --- The `make run` demo key ---------------------------------------------------------------------
+#
+# So that an auditor's offline check can be tried on the demo out of the box, `flask audit
+# demo-checkpoint` (run by `make run`) makes a key pair in the instance folder, outside the web
+# process, and signs checkpoints of the demo log with it. The private key file says it is a demo
+# key; `audit checkpoint` refuses it in production, and the web app picks the demo public key up
+# only when it is not production, not under test, and configured with no key of its own.
+
+DEMO_MARK = "DEMO KEY"
+DEMO_PRIVATE_FILE = "demo-audit-signing-key.txt"
+DEMO_PUBLIC_FILE = "demo-audit-public-key.txt"
+DEMO_COMMENT = (f"# {DEMO_MARK} made by `flask audit demo-checkpoint` for the `make run` demo. "
+                "Never use it in production.\n")
+
+
+def demo_key_dir(config: Any, instance_path: str) -> Path:
+    return Path(config.get("DEMO_AUDIT_KEY_DIR") or instance_path)
+
+
+def use_demo_public_key(app: Any) -> None:
+    """Point AUDIT_PUBLIC_KEY_FILE at the demo public key, if there is one and the app is the
+    local demo: not production, not under test, and no key configured."""
+    config = app.config
+    if (config.get("PRODUCTION") or config.get("TESTING") or config.get("AUDIT_PUBLIC_KEY")
+            or config.get("AUDIT_PUBLIC_KEY_FILE")):
+        return
+    path = demo_key_dir(config, app.instance_path) / DEMO_PUBLIC_FILE
+    if path.is_file():
+        config["AUDIT_PUBLIC_KEY_FILE"] = str(path)
+        config["AUDIT_PUBLIC_KEY_IS_DEMO"] = True
+
+
+def ensure_demo_keys(directory: Path, origin: str) -> tuple[Signer, bool]:
+    """The demo signer, made on first use (private key file mode 0600, marked DEMO KEY).
+    Returns (signer, whether it was made now)."""
+    private, public = directory / DEMO_PRIVATE_FILE, directory / DEMO_PUBLIC_FILE
+    if private.exists() and public.exists():
+        signer = Signer.from_file(private)
+        if not signer.demo:
+            raise SigningKeyInvalid(f"{private} is not marked as a demo key")
+        if public.read_text(encoding="ascii").strip() != signer.verifier_key:
+            raise SigningKeyInvalid(f"{public} is not the public half of {private}")
+        return signer, False
+    if private.exists() or public.exists():
+        raise SigningKeyInvalid(f"only one of {private.name} and {public.name} exists in "
+                                f"{directory}: remove it to make a new demo key pair")
+    directory.mkdir(parents=True, exist_ok=True)
+    signer = generate_key(origin)
+    write_key_files(signer, private, public)
+    with private.open("a", encoding="ascii") as handle:
+        handle.write(DEMO_COMMENT)
+    return Signer(signer.name, signer.private_key, demo=True), True
+
+
 # --- Building trees from the database ----------------------------------------------------------
 
 
@@ -140,7 +210,8 @@ def _entry_hash_chunks(session: Session, up_to: int) -> Iterator[list[bytes]]:
             break
         problem = _entry_problem(entry, expected, prev)
         if problem:
-            raise ChainBroken(VerifyResult(False, expected - 1, entry.seq, problem))
+            raise ChainBroken(VerifyResult(False, expected - 1,
+                                           first_bad_seq(entry.seq, expected), problem))
         chunk.append(bytes.fromhex(entry.entry_hash))
         prev, expected = entry.entry_hash, expected + 1
         if len(chunk) == offline.CHUNK:
@@ -179,6 +250,31 @@ def newest(session: Session) -> AuditCheckpoint | None:
         select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)).first()
 
 
+def behind_newest(session: Session) -> VerifyResult | None:
+    """A cheap check that the log still reaches the newest checkpoint with the same entry at its
+    end (entries cut off the end, the chain head moved back, would otherwise look like "no new
+    entries since the last checkpoint"). None when it does."""
+    last = newest(session)
+    if last is None or last.tree_size == 0:
+        return None
+    at_size = session.scalar(select(AuditEntry.entry_hash)
+                             .where(AuditEntry.seq == last.tree_size))
+    if at_size is None:
+        end = int(session.scalar(select(func.max(AuditEntry.seq))
+                                 .where(AuditEntry.seq < last.tree_size)) or 0)
+        return VerifyResult(
+            False, end, end + 1,
+            f"the log ends at entry {end} but the checkpoint signed at "
+            f"{last.created_at:%Y-%m-%d %H:%M} UTC covers {last.tree_size} entries: entries "
+            f"{end + 1}-{last.tree_size} were removed (tail truncation)")
+    if at_size != last.head_hash:
+        return VerifyResult(
+            False, 0, last.tree_size,
+            f"entry {last.tree_size} no longer has the hash it had when the checkpoint of "
+            f"{last.tree_size} entries was signed: the log was rewritten")
+    return None
+
+
 def is_due(session: Session, now: datetime, *, every_entries: int, every_minutes: int) -> bool:
     """A checkpoint is due when there are entries it would cover and either ``every_entries``
     of them or ``every_minutes`` have passed since the last one."""
@@ -210,6 +306,13 @@ def create_checkpoint(session: Session, signer: Signer, *, origin: str, now: dat
         raise SigningKeyInvalid(f"the key is for {signer.name!r}, the log is {origin!r}")
     size = chain_length(session)
     last = newest(session)
+    # The whole chain against every checkpoint signed so far (stored, and the copies kept
+    # outside): a truncated or rewritten history is never signed.
+    verified = verify_chain(session, public_key=signer.verifier_key, copy_dirs=copy_to or ())
+    if not verified.ok:
+        if verified.first_bad_seq is None:
+            raise InconsistentHistory(f"{verified.problem}; not signing")
+        raise ChainBroken(verified)
     sizes = [size] + ([last.tree_size] if last else [])
     roots = tree_roots(session, size, sizes)
     if last is not None and roots[last.tree_size].hex() != last.root_hash:
@@ -324,17 +427,18 @@ def export_bundle(session: Session, directory: Path, *, public_key: str, now: da
                 break
             out.write(offline.entry_line(entry.prev_hash, entry.entry_hash, entry.payload))
             head, count = entry.entry_hash, count + 1
+    # Every checkpoint, also any larger than the log: a log cut below a signed checkpoint must
+    # fail the auditor's verification, not lose the checkpoint that proves the cut.
     checkpoints = list(session.scalars(
-        select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= up_to)
-        .order_by(AuditCheckpoint.tree_size)))
-    for checkpoint in checkpoints:
-        write_checkpoint_file(directory / offline.CHECKPOINTS_DIR, checkpoint)
+        select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)))
+    files = [write_checkpoint_file(directory / offline.CHECKPOINTS_DIR, checkpoint).name
+             for checkpoint in checkpoints]
     session.rollback()  # end the read transaction (SQLite: do not hold the database)
     (directory / offline.PUBLIC_KEY_FILE).write_text(public_key.strip() + "\n", encoding="ascii")
     shutil.copyfile(VERIFIER_SOURCE, directory / "verify.py")
     manifest = {"format": "disclosure-audit-bundle/1", "origin": origin,
                 "exported_at": now.isoformat(timespec="seconds"), "entries": count,
-                "head_hash": head, "checkpoints": len(checkpoints)}
+                "head_hash": head, "checkpoints": len(checkpoints), "checkpoint_files": files}
     (directory / offline.MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     (directory / "README.txt").write_text(BUNDLE_README, encoding="utf-8")
     return Exported(count, len(checkpoints), head)

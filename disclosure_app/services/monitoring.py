@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from disclosure_app.models import AuditEntry, Case, CaseStep, SecurityEvent
+from disclosure_app.models.risk import CaseCheck, IdentityDecision
 from disclosure_app.services.security_log import Kind
 from workflows.roles import Role
 from workflows.status import Stage
@@ -89,8 +90,7 @@ def _unassigned(session: Session, views: list[Any]) -> list[Alert]:
         return []
     cases = {c.id: c for c in session.execute(
         select(Case.id, Case.assigned_officer_id, Case.stage).where(Case.id.in_(case_ids)))}
-    acted = set(session.execute(
-        select(CaseStep.case_id, CaseStep.actor_id).where(CaseStep.case_id.in_(case_ids))))
+    acted = _involved(session, case_ids)
     first: dict[tuple[int, int], Any] = {}
     counts: Counter[tuple[int, int]] = Counter()
     for v in police:
@@ -109,6 +109,22 @@ def _unassigned(session: Session, views: list[Any]) -> list[Alert]:
                   summary=f"opened case {case_id} {counts[(user_id, case_id)]} time(s) without "
                           "being its officer or having acted on it")
             for (user_id, case_id), v in first.items()]
+
+
+def _involved(session: Session, case_ids: set[int]) -> set[tuple[int, int]]:
+    """(case id, user id) for everyone who has acted on a case: taken a step, recorded a check,
+    or proposed, confirmed or rejected the subject's identity (the identity gate requires a
+    second person to confirm: that is involvement, not curiosity)."""
+    acted = set(session.execute(
+        select(CaseStep.case_id, CaseStep.actor_id).where(CaseStep.case_id.in_(case_ids))))
+    acted |= set(session.execute(
+        select(CaseCheck.case_id, CaseCheck.recorded_by_id)
+        .where(CaseCheck.case_id.in_(case_ids))))
+    for column in (IdentityDecision.proposed_by_id, IdentityDecision.reviewed_by_id):
+        acted |= set(session.execute(
+            select(IdentityDecision.case_id, column)
+            .where(IdentityDecision.case_id.in_(case_ids), column.is_not(None))))
+    return {(case_id, user_id) for case_id, user_id in acted}
 
 
 def _bulk(views: list[Any], s: AlertSettings) -> list[Alert]:

@@ -114,6 +114,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.integrity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.consultations", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    # A search by name is POSTed (no name in a URL); an empty one is 400.
+    ("audit.consultations", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 400, 403),
     ("audit.staff_activity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.disclosures", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.alerts", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),

@@ -158,10 +158,11 @@ def test_a_deleted_entry_is_detected_at_its_sequence_number(app, db_path, closed
         assert deleted == 1
     result = _verify(app)
     assert not result.ok
-    assert result.first_bad_seq == seq + 1  # the entry found where `seq` should have been
+    # The missing entry is named, as the offline verifier names it (issue 11).
+    assert result.first_bad_seq == seq
     assert f"expected entry {seq}" in result.problem
     cli = _cli_verify(app)
-    assert cli.exit_code != 0 and str(seq + 1) in cli.output
+    assert cli.exit_code != 0 and f"BROKEN at entry {seq}:" in cli.output
 
 
 def test_a_truncated_chain_is_detected(app, db_path, closed_case):

@@ -181,8 +181,8 @@ def test_no_audit_payload_holds_a_name_or_date_of_birth_from_the_case_tables(app
     give_reason(clients["auditor"], made.id, section="decision_record", reason="audit")
     assert clients["auditor"].get(
         f"/documents/cases/{made.id}/decision-record.pdf").status_code == 200
-    assert clients["auditor"].get("/audit/consultations",
-                                  query_string={"subject": SUBJECT_NAME}).status_code == 200
+    assert clients["auditor"].post("/audit/consultations",
+                                   data={"subject": SUBJECT_NAME}).status_code == 200
     personal = _personal_values(app)
     assert SUBJECT_NAME.lower() in personal and "1977-04-23" in personal
     payloads = [e.payload.lower() for e in entries(app)]

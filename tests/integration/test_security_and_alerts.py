@@ -153,7 +153,7 @@ def test_the_auditor_finds_who_consulted_a_subject_and_why(app, staff, clients):
     give_reason(clients["decision_maker"], case.id, reason="decision",
                 note="Decision due on Friday")
     clients["decision_maker"].get(f"/staff/cases/{case.id}")
-    response = clients["auditor"].get("/audit/consultations", query_string={
+    response = clients["auditor"].post("/audit/consultations", data={  # never in a URL
         "subject": SUBJECT_NAME.upper()})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -173,7 +173,7 @@ def test_the_auditor_finds_who_consulted_a_subject_and_why(app, staff, clients):
 
 
 def test_an_unknown_subject_or_reference_is_a_400_with_a_message(clients):
-    response = clients["auditor"].get("/audit/consultations", query_string={"subject": "Nobody"})
+    response = clients["auditor"].post("/audit/consultations", data={"subject": "Nobody"})
     assert response.status_code == 400
     assert "No case has a subject of this name" in response.get_data(as_text=True)
     assert clients["auditor"].get("/audit/consultations",
