@@ -327,8 +327,8 @@ def _cases() -> list[DemoCase]:
              "No information held; no disclosure."),
             (23.5, "countersign_decision", "inspector", COUNTERSIGN,
              "Every check is recorded and none holds anything on the subject."),
-            (22, "communicate_outcome", "officer2", {"method": "letter", "communicated_on":
-             "D-22"}, "Non-disclosure letter sent; applicant agreed to letters."),
+            (22, "communicate_outcome", "officer2", {"method": "phone", "communicated_on":
+             "D-22"}, "Told by phone at the agreed safe time; no message left."),
             (21, "close_case", "officer2", {"referrals_complete": "yes", "review_date": "D+2190"},
              "Closed."),
         ]),

@@ -251,7 +251,7 @@ def path_to(status: Status) -> list[tuple[str, str, dict[str, Any], Status]]:
         return _DETOURS[status]
     if status is Status.outcome_communicated:
         return path_to(Status.no_disclosure_decided) + [
-            ("communicate_outcome", "officer", {"method": "letter", "communicated_on": "D-0"},
+            ("communicate_outcome", "officer", {"method": "phone", "communicated_on": "D-0"},
              Status.outcome_communicated)]
     if status is Status.received:
         return []

@@ -7,6 +7,7 @@ defence, and the audit log uses ``personal`` to decide what is hashed rather tha
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Field:
     must_be: str | None = None  # e.g. "yes": the only acceptable answer (with an explanation)
     must_be_message: str = ""
     date_rule: str | None = None  # "past_or_today", "today_or_future" or "future"
+    text_format: str | None = None  # "time": a time on the 24-hour clock, stored as HH:MM
 
     @property
     def holds_personal_data(self) -> bool:
@@ -85,6 +87,9 @@ class StepSpec:
     rationale_hint: str = "Explain why this step is necessary and proportionate for this case."
     rules: tuple[Rule, ...] = field(default=())
     is_decision: bool = False
+    # Rules about one field that need the case (the place is not the subject's address). They
+    # run even when other fields are wrong, so that every field's problem is shown at once.
+    field_rules: tuple[Rule, ...] = field(default=())
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -108,6 +113,21 @@ def text_problem(value: str, *, multiline: bool) -> str | None:
         if unicodedata.category(ch) == "Cc":
             return "Remove control characters"
     return None
+
+
+_TIME = re.compile(r"(\d{1,2})[:.](\d{2})")
+
+
+def time_problem(label: str, value: str) -> tuple[str | None, str | None]:
+    """A time on the 24-hour clock, 00:00 to 23:59 ("9:30" and "09.30" are read as 09:30):
+    (the time as HH:MM, None) or (None, why not)."""
+    match = _TIME.fullmatch(value.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours <= 23 and minutes <= 59:
+            return f"{hours:02d}:{minutes:02d}", None
+    return None, (f"{label} must be a real time on the 24-hour clock, between 00:00 and 23:59, "
+                  "like 09:30 or 14:00")
 
 
 def clean_value(spec: Field, raw: Any, today: date) -> tuple[Any, str | None]:
@@ -177,6 +197,8 @@ def _clean_text(spec: Field, raw: Any, today: date) -> tuple[Any, str | None]:
         return None, problem
     if len(value) > spec.limit:
         return None, f"{spec.label} must be {spec.limit} characters or fewer"
+    if spec.text_format == "time":
+        return time_problem(spec.label, value)
     return value, None
 
 
@@ -244,6 +266,9 @@ def clean_step_data(
             errors[f.name] = error
         elif value is not None and value != []:
             cleaned[f.name] = value
+    for rule in spec.field_rules:
+        for name, message in rule(cleaned, case).items():
+            errors.setdefault(name, message)
     if not errors:
         for rule in spec.rules:
             errors.update(rule(cleaned, case))

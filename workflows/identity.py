@@ -409,12 +409,19 @@ def assess(subject: SubjectDescription, candidate: CandidateRecord, today: date)
 
 
 def rank(subject: SubjectDescription, candidates: Iterable[CandidateRecord], today: date,
-         *, limit: int = 10) -> list[Assessment]:
-    """Best first; ties broken by person id so the order never depends on the query plan."""
+         *, limit: int | None = None) -> list[Assessment]:
+    """Every candidate worth showing, flagged names first, then best first; ties broken by
+    person id so the order never depends on the query plan.
+
+    A record whose name is flagged (mixed scripts, look-alike letters) is never dropped, not even
+    as "unlikely", and is listed before the rest: it is the record most easily mistaken for, or
+    hidden behind, the subject, so it must be on the first page an officer reads. ``limit`` is
+    for callers that want only the top few; the identity page pages through all of them."""
     assessed = [assess(subject, c, today) for c in candidates]
-    assessed = [a for a in assessed if a.classification is not Classification.unlikely]
-    assessed.sort(key=lambda a: (-a.score, a.candidate.person_id))
-    return assessed[:limit]
+    assessed = [a for a in assessed
+                if a.flags or a.classification is not Classification.unlikely]
+    assessed.sort(key=lambda a: (not a.flags, -a.score, a.candidate.person_id))
+    return assessed if limit is None else assessed[:limit]
 
 
 # --- Which identifiers a proposer may claim ----------------------------------------------------

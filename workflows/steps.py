@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from workflows.contact import route_problem
 from workflows.fields import Field, Kind, StepSpec
+from workflows.places import KnownAddress, subjects_home_problem
 
 YES_NO = Kind.yesno
 
@@ -261,6 +263,41 @@ def _contradiction_countersigned(data: Mapping[str, Any], case: Any) -> dict[str
                 "contradiction: countersign the author's explanation, or send the decision "
                 "back"}
     return {}
+
+
+def subject_addresses(case: Any) -> list[KnownAddress]:
+    """Where the subject lives, as the case records it (and the confirmed register record's
+    addresses, if any)."""
+    known = []
+    subject = getattr(case, "subject", None)
+    if subject is not None and (getattr(subject, "address", "") or
+                                getattr(subject, "postcode", "")):
+        known.append(KnownAddress(subject.address or "", subject.postcode or ""))
+    person = getattr(case, "subject_person", None)
+    for address in getattr(person, "addresses", None) or ():
+        known.append(KnownAddress(address.line or "", address.postcode or ""))
+    return known
+
+
+def _not_the_subjects_home(field: str) -> Any:
+    def rule(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+        place = data.get(field)
+        problem = subjects_home_problem(place, subject_addresses(case)) if place else None
+        return {field: problem} if problem else {}
+
+    rule.__name__ = f"_{field}_not_the_subjects_home"
+    return rule
+
+
+OUTCOME_EVENTS = frozenset({"communicate_outcome", "notify_applicant"})
+
+
+def _outcome_route_is_safe(data: Mapping[str, Any], case: Any) -> dict[str, str]:
+    """DOMAIN.md §9.3 #21: a letter only if the applicant agreed to letters; and no route their
+    safe-contact answers rule out (workflows.contact)."""
+    labels = {code: label[0].lower() + label[1:] for code, label in COMMUNICATION_METHOD}
+    problem = route_problem(data.get("method"), case, labels)
+    return {"method": problem} if problem else {}
 
 
 def _other_recipient_for_right_to_know(data: Mapping[str, Any], case: Any) -> dict[str, str]:
@@ -585,7 +622,8 @@ _add(StepSpec(
     "Schedule the face-to-face disclosure",
     fields=(
         Field("meeting_date", "Date of the meeting", Kind.date, date_rule="today_or_future"),
-        Field("meeting_time", "Time", Kind.text, personal=False, max_length=20),
+        Field("meeting_time", "Time of the meeting", Kind.text, personal=False, max_length=20,
+              text_format="time", hint="On the 24-hour clock, for example 09:30 or 14:00."),
         Field("meeting_place", "Place", Kind.text,
               hint="Somewhere private and safe for the recipient; never the subject's home."),
         Field("attendees", "Who will attend", Kind.attendees, choices=MEETING_AGENCIES,
@@ -598,6 +636,7 @@ _add(StepSpec(
     ),
     rationale_label="Why this arrangement is safe and appropriate",
     rules=(_not_before_approval("meeting_date", "The meeting"),),
+    field_rules=(_not_the_subjects_home("meeting_place"),),
 ))
 _add(StepSpec(
     "record_undertaking",
@@ -635,6 +674,7 @@ _add(StepSpec(
     ),
     rationale_label="Notes on the meeting",
     rules=(_not_before_approval("meeting_date", "The meeting"),),
+    field_rules=(_not_the_subjects_home("meeting_place"),),
 ))
 _add(StepSpec(
     "record_not_delivered",
@@ -660,11 +700,13 @@ _OUTCOME_FIELDS = (
 )
 _add(StepSpec("communicate_outcome", "Tell the applicant the outcome (no disclosure)",
               fields=_OUTCOME_FIELDS,
-              rationale_hint="The outcome was given without any information about the subject."))
+              rationale_hint="The outcome was given without any information about the subject.",
+              field_rules=(_outcome_route_is_safe,)))
 _add(StepSpec("notify_applicant", "Send the applicant the neutral closure message",
               fields=_OUTCOME_FIELDS,
               rationale_hint="The applicant is not the recipient: they were told only that their "
-              "application was considered and appropriate action taken where necessary."))
+              "application was considered and appropriate action taken where necessary.",
+              field_rules=(_outcome_route_is_safe,)))
 _add(StepSpec(
     "close_case",
     "Close the case",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape  # nosec B406 # escapes output; parses no XML
 
@@ -28,6 +28,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from sqlalchemy.orm import object_session
 
 from disclosure_app.models import Case, CaseStep
 from disclosure_app.pdf.styles import (
@@ -42,6 +43,7 @@ from disclosure_app.pdf.styles import (
     draw_running_heads,
     numbered_canvas,
 )
+from disclosure_app.services.identity_record import IdentityRecord, identity_record
 from disclosure_app.services.step_display import (
     StepView,
     describe_steps,
@@ -101,6 +103,60 @@ def _summary(case: Case) -> list[tuple[str, str]]:
     return rows
 
 
+def _day(value: date | None) -> str:
+    return "" if value is None else f"{value.day} {value:%B %Y}"
+
+
+def _identity_flowables(identity: IdentityRecord, width: float) -> list[Flowable]:
+    """Who proposed and who confirmed the subject's identity, on which register record and
+    identifiers, and the checks checklist with each result."""
+    widths = (0.3 * width, 0.7 * width)
+    story: list[Flowable] = [
+        text("Subject identity", "h2"),
+        _table([("Identity", identity.status),
+                ("Register record", identity.register_record or "None confirmed")], widths),
+    ]
+    if not identity.steps:
+        story.append(text("No match has been proposed and no trace has been recorded."))
+    for n, step in enumerate(identity.steps, start=1):
+        if step.kind == "no_trace":
+            rows = [("Recorded", "No trace: no register record can be attributed to the subject"),
+                    ("Recorded by", f"{step.proposed_by}, {_utc(step.proposed_at)}"),
+                    ("What was searched", step.note)]
+        else:
+            record = step.register_record + (f" ({step.register_source})"
+                                             if step.register_source else "")
+            rows = [("Register record proposed", record),
+                    ("Proposed by", f"{step.proposed_by}, {_utc(step.proposed_at)}"),
+                    ("Identifiers relied on", "; ".join(step.identifiers) or "None"),
+                    ("Assessment when proposed", step.classification)]
+            if step.flags:
+                rows.append(("Flagged names", "; ".join(step.flags)))
+            rows += [("Proposer's reasons", step.note), ("Outcome", step.outcome)]
+            if step.reviewed_by:
+                verb = "Confirmed by" if step.outcome == "Confirmed" else "Reviewed by"
+                rows += [(verb, f"{step.reviewed_by}, {_utc(step.reviewed_at)}"),
+                         ("Second person's reasons", step.review_note)]
+        story += [Spacer(1, 4), text(f"Identity record {n}", "h3"), _table(rows, widths)]
+    story.append(text("Checks", "h3"))
+    if not identity.checks:
+        story.append(text("No checks have been recorded."))
+    else:
+        rows = []
+        for check in identity.checks:
+            parts = [check.outcome]
+            if check.checked_on or check.checked_by:
+                parts.append("checked " + " by ".join(
+                    p for p in (_day(check.checked_on), check.checked_by) if p))
+            if check.reference:
+                parts.append(f"reference {check.reference}")
+            detail = "; ".join(parts) + (f"\n{check.result}" if check.result else "")
+            detail += f"\nRecorded by {check.recorded_by}, {_utc(check.recorded_at)}"
+            rows.append((check.source, detail))
+        story.append(_table(rows, widths))
+    return story
+
+
 def _step_flowables(view: StepView, width: float) -> list[Flowable]:
     heading = f"{view.number}. {view.title}" + (" (decision)" if view.is_decision else "")
     meta = [("Who", view.actor_name), ("Role", view.actor_role)]
@@ -122,7 +178,7 @@ def _step_flowables(view: StepView, width: float) -> list[Flowable]:
 
 def _story(
     case: Case, views: Iterable[StepView], *, generated_at: datetime, generated_by: str,
-    width: float,
+    width: float, identity: IdentityRecord | None = None,
 ) -> list[Flowable]:
     story: list[Flowable] = [
         text(f"Decision record {case.reference}", "title"),
@@ -134,6 +190,7 @@ def _story(
         ),
         text("Case summary", "h2"),
         _table(_summary(case), (0.3 * width, 0.7 * width)),
+        *(_identity_flowables(identity, width) if identity is not None else []),
         text("Decision trail", "h2"),
     ]
     views = list(views)
@@ -153,9 +210,16 @@ def build_case_record(
     generated_at: datetime,
     generated_by: str,
     people: Mapping[int, str] | None = None,
+    identity: IdentityRecord | None = None,
 ) -> bytes:
     """The decision record as PDF bytes. ``people`` names staff accounts that steps refer to (an
-    invited partner); raises ``DocumentTooLong`` beyond ``MAX_PAGES`` pages."""
+    invited partner); ``identity`` is how the subject's identity was resolved (read from the
+    case's session when not given; left out for a case that is in no session). Raises
+    ``DocumentTooLong`` beyond ``MAX_PAGES`` pages."""
+    if identity is None:
+        session = object_session(case)
+        if session is not None and case.id is not None:
+            identity = identity_record(session, case)
     buffer = io.BytesIO()
     width, height = PAGE_SIZE
     doc = BaseDocTemplate(
@@ -182,6 +246,6 @@ def build_case_record(
     doc.addPageTemplates([PageTemplate(id="record", frames=[frame], onPage=on_page)])
     views = describe_steps(steps, people or {})
     story = _story(case, views, generated_at=generated_at, generated_by=generated_by,
-                   width=doc.width)
+                   width=doc.width, identity=identity)
     doc.build(story, canvasmaker=numbered_canvas(MAX_PAGES))
     return buffer.getvalue()

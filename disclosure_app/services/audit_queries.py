@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.services.audit import Category, chain_length
+from disclosure_app.services.identity_record import IdentityRecord, identity_record
 from disclosure_app.services.step_display import (
     StepView,
     describe_steps,
@@ -189,6 +190,7 @@ class TrailStep:
 class CaseTrail:
     steps: list[TrailStep]
     entries: list[AuditEntry]
+    identity: IdentityRecord | None = None  # who resolved the subject's identity, and the checks
 
 
 def check_step(step: CaseStep, entry: AuditEntry | None) -> StepCheck:
@@ -224,7 +226,7 @@ def case_trail(session: Session, case: Case) -> CaseTrail:
     for step, view in zip(steps, views, strict=True):
         entry = by_seq.get(step.audit_seq) or session.get(AuditEntry, step.audit_seq)
         trail.append(TrailStep(view, check_step(step, entry)))
-    return CaseTrail(steps=trail, entries=entries)
+    return CaseTrail(steps=trail, entries=entries, identity=identity_record(session, case))
 
 
 def entry_states(entry: AuditEntry) -> str:

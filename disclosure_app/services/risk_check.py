@@ -58,7 +58,7 @@ WORKING_STATUSES = frozenset({
 })
 NOTE_MAX = 2000
 SHORT_MAX = 160
-CANDIDATES_SHOWN = 8
+CANDIDATES_PER_PAGE = 20
 
 # Why the risk check view is opened (the s.62 consultation purpose): codes, never free text.
 PURPOSES = (
@@ -88,11 +88,21 @@ def subject_description(case: Case) -> SubjectDescription:
 @dataclass
 class IdentityPage:
     case: Case
-    assessments: list[Assessment]
+    assessments: list[Assessment]  # this page's candidates
     capped: bool
     pending: IdentityDecision | None
     history: list[IdentityDecision]
     subject_flags: list[str] = field(default_factory=list)
+    total: int = 0  # every candidate found and worth showing, on all pages
+    page: int = 1
+    pages: int = 1
+    first: int = 0  # "Showing first to last of total" (1-based; 0 when there are none)
+    last: int = 0
+    flagged: int = 0  # candidates whose names are flagged (all listed first)
+
+
+def page_count(total: int, per_page: int = CANDIDATES_PER_PAGE) -> int:
+    return max(1, -(-total // per_page))
 
 
 def decisions(session: Session, case_id: int) -> list[IdentityDecision]:
@@ -111,29 +121,38 @@ def pending_proposal(session: Session, case_id: int) -> IdentityDecision | None:
 
 
 def identity_page(session: Session, user: User, case_id: int, *, now: datetime,
-                  log: bool = True) -> IdentityPage:
+                  page: int = 1, log: bool = True) -> IdentityPage:
     """Search the register for the case's subject: a consultation of the register, logged.
+    Every candidate is shown, ``CANDIDATES_PER_PAGE`` at a time (a page past the end shows the
+    last page); flagged look-alike names come first, so none is ever hidden on a later page.
     ``log=False`` only when a refused form on the same page is shown again to the same person
     (their GET was logged; a refused POST writes nothing at all)."""
     with transaction(session):
         case = _police_case(session, user, case_id)
         subject = subject_description(case)
         search = LocalRegister(session, now.date()).candidates(subject)
-        ranked = rank(subject, search.candidates, now.date(), limit=CANDIDATES_SHOWN)
+        ranked = rank(subject, search.candidates, now.date())
+        pages = page_count(len(ranked))
+        page = min(max(page, 1), pages)
+        start = (page - 1) * CANDIDATES_PER_PAGE
+        shown = ranked[start:start + CANDIDATES_PER_PAGE]
         if log:
             audit.append(
                 session, now=now, actor=user.as_actor(), action="register_searched",
                 category=Category.consultation, case_id=case.id,
                 details={"reference": case.reference, "purpose": "subject identity",
                          "candidates_found": len(search.candidates),
-                         "candidates_shown": len(ranked)},
+                         "candidates_listed": len(ranked), "page": page,
+                         "candidates_shown": len(shown)},
             )
     flags = []
     if case.subject is not None:
         for name in subject.names:
             flags += [f"'{name.full}': {f}" for f in script_flags(name.full)]
-    return IdentityPage(case, ranked, search.capped, pending_proposal(session, case.id),
-                        decisions(session, case.id), flags)
+    return IdentityPage(case, shown, search.capped, pending_proposal(session, case.id),
+                        decisions(session, case.id), flags, total=len(ranked), page=page,
+                        pages=pages, first=start + 1 if shown else 0, last=start + len(shown),
+                        flagged=sum(1 for a in ranked if a.flags))
 
 
 def _police_case(session: Session, user: User, case_id: int, *, for_update: bool = False

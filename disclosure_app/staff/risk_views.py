@@ -55,7 +55,8 @@ def _already(case_id: int) -> Any:
 def _identity_page(case_id: int, *, log: bool = True, propose: ProposeMatchForm | None = None,
                    review: ReviewMatchForm | None = None, no_trace: NoTraceForm | None = None
                    ) -> str:
-    page = risk_check.identity_page(get_session(), _user(), case_id, now=now(), log=log)
+    page = risk_check.identity_page(get_session(), _user(), case_id, now=now(), log=log,
+                                    page=request.args.get("page", 1, type=int) or 1)
     propose = propose or ProposeMatchForm(formdata=None)
     propose.set_candidates([(a.candidate.person_id, _candidate_label(a))
                             for a in page.assessments])

@@ -46,6 +46,7 @@ from wtforms.widgets import HiddenInput
 
 from disclosure_app.form_keys import SubmissionKeyField
 from disclosure_app.services.step_display import human_value
+from workflows.contact import refused_routes, safe_contact_of
 from workflows.fields import (
     ATTENDEE_PARTS,
     LONG_TEXT_MAX,
@@ -54,7 +55,9 @@ from workflows.fields import (
     Kind,
     StepSpec,
     text_problem,
+    time_problem,
 )
+from workflows.steps import OUTCOME_EVENTS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice.
     from wtforms.fields.choices import SelectChoice
@@ -108,6 +111,19 @@ class NoHiddenCharacters:
     def __call__(self, form: Any, field: WTFField) -> None:
         if isinstance(field.data, str):
             problem = text_problem(field.data, multiline=self.multiline)
+            if problem:
+                raise ValidationError(problem)
+
+
+class TimeOfDay:
+    """A time on the 24-hour clock (the workflow's own rule and message)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __call__(self, form: Any, field: WTFField) -> None:
+        if isinstance(field.data, str) and field.data.strip():
+            _, problem = time_problem(self.label, field.data)
             if problem:
                 raise ValidationError(problem)
 
@@ -173,6 +189,8 @@ def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> WTFF
             Length(max=f.limit, message=f"{f.label} must be {f.limit} characters or fewer"),
             NoHiddenCharacters(multiline=f.kind is Kind.textarea),
         ]
+        if f.text_format == "time":
+            validators.append(TimeOfDay(f.label))
         if f.kind is Kind.text:
             return StringField(f.label, validators, widget=GovTextInput(), filters=[strip_text],
                                **kwargs)
@@ -288,6 +306,25 @@ def _form_class(spec: StepSpec, partner_choices: tuple[tuple[str, str], ...]) ->
                                   widget=GovSubmitInput())
     name = "".join(part.title() for part in spec.event.split("_")) + "Form"
     return type(name, (FlaskForm,), attrs)
+
+
+def fit_to_case(form: Any, spec: StepSpec, case: Any) -> None:
+    """Offer only what this case allows. Telling the applicant the outcome: only the routes the
+    applicant's safe-contact answers allow (``workflows.contact``), with why the others are not
+    offered. Call it just before rendering: the workflow refuses an unsafe route on its own, with
+    its reason, whatever the form offered."""
+    if spec.event not in OUTCOME_EVENTS or "method" not in form:
+        return
+    refused = refused_routes(safe_contact_of(case))
+    if not refused:
+        return
+    field = form["method"]
+    method = spec.field("method")
+    field.choices = choice_list((code, label) for code, label in method.choices
+                                if code not in refused)
+    reasons = " ".join(f"Not offered: {method.choice_label(code).split(' (')[0].lower()}. "
+                       f"{reason}." for code, reason in refused.items())
+    field.description = f"{method.hint} {reasons}".strip()
 
 
 def form_data_to_step(spec: StepSpec, form: Any) -> dict[str, Any]:

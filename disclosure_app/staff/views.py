@@ -54,6 +54,7 @@ from disclosure_app.staff.step_forms import (
     LIMB_NAMES,
     LIMBS_HEADING,
     LIMBS_INTRO,
+    fit_to_case,
     form_class_for,
     form_data_to_step,
     layout,
@@ -437,6 +438,7 @@ def _step_page(
     quality: dict[str, Any] | None = None,
     step_up_needed: bool = False,
 ) -> str:
+    fit_to_case(form, spec, case)
     return render_template(
         "staff/step.html",
         step_up_needed=step_up_needed,

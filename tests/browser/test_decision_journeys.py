@@ -230,7 +230,8 @@ def test_no_disclosure_letter_and_dip_sample_review(browser, live_server, people
                    f"{day}/{month}/{year}", year):
         assert detail not in letter, detail
     take_step(officer, server, case.id, "communicate_outcome",
-              {"method": "letter", "communicated_on": "D-0"}, "Letter sent as agreed.")
+              {"method": "in_person", "communicated_on": "D-0"},
+              "Letter handed over in person at the agreed safe time.")
     take_step(officer, server, case.id, "close_case",
               {"referrals_complete": "yes", "review_date": "D+5"}, "All actions complete.")
     assert "Closed" in officer.get_by_test_id("case-state").inner_text()

@@ -384,7 +384,8 @@ def test_a_case_ends_in_no_disclosure_through_the_browser(browser, live_server, 
               "Agreed: with the child abroad there is no pressing need to disclose.")
     officer = sign_in(browser, server, people["officer"].email)
     take_step(officer, server, case.id, "communicate_outcome",
-              {"method": "letter", "communicated_on": "D-0"}, "Letter sent as agreed.")
+              {"method": "in_person", "communicated_on": "D-0"},
+              "Letter handed over in person at the agreed safe time.")
     officer.goto(f"{server.url}/staff/cases/{case.id}")
     assert "Outcome communicated" in officer.content()
 

@@ -322,7 +322,7 @@ def test_a_decision_maker_who_sent_an_earlier_decision_back_may_not_review(app, 
     _step(app, case.id, "countersign_decision", staff["decision_maker_2"],
           COUNTERSIGN_CONTRADICTION)
     _step(app, case.id, "communicate_outcome", staff["case_officer"],
-          {"method": "letter", "communicated_on": TODAY.isoformat()})
+          {"method": "phone", "communicated_on": TODAY.isoformat()})
     _step(app, case.id, "close_case", staff["case_officer"], CLOSE)
     draw(app, 100)
     with pytest.raises(DecisionMakerNotEligible, match="took part"):

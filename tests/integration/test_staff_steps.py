@@ -138,11 +138,11 @@ VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]]
                    {"what_changed": "The recipient would not sign the undertaking."},
                    Status.awaiting_decision, []),
     "communicate_outcome": (Status.no_disclosure_decided, Route.right_to_ask, "case_officer",
-                            {"method": "letter", "communicated_on": "D-0"},
+                            {"method": "phone", "communicated_on": "D-0"},
                             Status.outcome_communicated, []),
     "notify_applicant": (
         Status.awaiting_decision, Route.right_to_ask, "case_officer",
-        {"method": "letter", "communicated_on": "D-0"}, Status.outcome_communicated,
+        {"method": "phone", "communicated_on": "D-0"}, Status.outcome_communicated,
         [("approve_disclosure_to_other", "decision_maker", DISCLOSE),
          ("countersign_decision", "decision_maker_2", demo.COUNTERSIGN), UNDERTAKING,
          ("record_disclosure_delivered", "case_officer", DELIVERED)]),
