@@ -662,7 +662,7 @@ def test_right_to_know_with_three_children(app, staff, clients):
      "children-0-date_of_birth"),
     ({"children-1-full_name": "Ben Carter"}, "Enter how the person has contact with child 2",
      "children-1-subject_contact"),
-    ({"children-0-age": "30"}, "A child&#39;s age must be between 0 and 17", "children-0-age"),
+    ({"children-0-age": "30"}, "Child 1&#39;s age must be between 0 and 17", "children-0-age"),
     ({"referral_source": ""}, "Select source of the information", "referral_source"),
     ({"rationale": ""}, "every step needs a written rationale", "rationale"),
 ])
