@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from disclosure_app import mfa, sessions
 from disclosure_app.access import STAFF, allow, public
@@ -277,7 +278,9 @@ def new_password():  # type: ignore[no-untyped-def]
 @bp.route("/confirm-identity", methods=["GET", "POST"])
 @allow(*STAFF)
 def confirm_identity():  # type: ignore[no-untyped-def]
-    """Step-up: a fresh code before a sensitive action (SEC-13)."""
+    """Step-up: a fresh code before a sensitive action (SEC-13). Then straight on to it: a
+    document comes down as a file while this page stays, so the page says so and links back to
+    the case."""
     form = CodeForm()
     target = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
@@ -293,8 +296,42 @@ def confirm_identity():  # type: ignore[no-untyped-def]
             sessions.end()
             return _restart("Your account is locked for a while. Sign in again later.")
         form.code.errors = [*form.code.errors, WRONG_CODE]
-    return render_template("auth/confirm_identity.html", form=form, target=target), \
+    file_view = _file_view(target)
+    return render_template("auth/confirm_identity.html", form=form, target=target,
+                           for_a_file=file_view is not None,
+                           back=_case_page(file_view[1]) if file_view else None), \
         400 if form.errors else 200
+
+
+# A view that answers with a file to download marks itself with this attribute (``sends_a_file``).
+FILE_VIEW = "_sends_a_file"
+
+
+def sends_a_file(view: Any) -> Any:
+    """Mark a view that answers with an attachment, so that "Confirm it is you" can say the
+    file will download and offer the way back."""
+    setattr(view, FILE_VIEW, True)
+    return view
+
+
+def _file_view(target: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The endpoint and arguments of ``target`` (a safe relative path) if it sends a file."""
+    if not target:
+        return None
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return None
+    try:
+        endpoint, args = adapter.match(urlsplit(target).path, method="GET")
+    except HTTPException:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    return (endpoint, args) if getattr(view, FILE_VIEW, False) else None
+
+
+def _case_page(args: dict[str, Any]) -> str | None:
+    case_id = args.get("case_id")
+    return url_for("staff.case", case_id=case_id) if isinstance(case_id, int) else None
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

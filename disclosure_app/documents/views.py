@@ -33,6 +33,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from disclosure_app.access import allow
+from disclosure_app.auth.views import sends_a_file
 from disclosure_app.context import case_policy, letterhead, now
 from disclosure_app.db import get_session
 from disclosure_app.documents.forms import SignedUndertakingForm
@@ -58,6 +59,9 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 log = logging.getLogger(__name__)
 
 POLICE = (Role.case_officer, Role.decision_maker)
+# Who may download the decision record: the route allows them, and the case page links it for
+# them only (a partner agency member is never offered a link that answers 403).
+RECORD_READERS = (Role.case_officer, Role.decision_maker, Role.auditor)
 UPLOAD_ENDPOINT = "documents.signed_undertaking"
 
 
@@ -78,7 +82,8 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
 
 
 @bp.get("/cases/<id:case_id>/decision-record.pdf")
-@allow(Role.case_officer, Role.decision_maker, Role.auditor)
+@sends_a_file
+@allow(*RECORD_READERS)
 @step_up_required()
 @requires_reason("decision_record")  # it holds the subject's and children's details
 def case_record(case_id: int) -> Response:
@@ -120,6 +125,7 @@ def _generated(case_id: int, kind: str) -> Response:
 
 
 @bp.get("/cases/<id:case_id>/undertaking.pdf")
+@sends_a_file
 @allow(*POLICE)
 @step_up_required()
 def undertaking(case_id: int) -> Response:
@@ -127,6 +133,7 @@ def undertaking(case_id: int) -> Response:
 
 
 @bp.get("/cases/<id:case_id>/non-disclosure-letter.pdf")
+@sends_a_file
 @allow(*POLICE)
 @step_up_required()
 def non_disclosure_letter(case_id: int) -> Response:
@@ -134,6 +141,7 @@ def non_disclosure_letter(case_id: int) -> Response:
 
 
 @bp.get("/cases/<id:case_id>/closure-letter.pdf")
+@sends_a_file
 @allow(*POLICE)
 @step_up_required()
 def closure_letter(case_id: int) -> Response:
@@ -254,6 +262,7 @@ def _reload(case_id: int) -> Case:
 
 
 @bp.get("/cases/<id:case_id>/stored/<id:document_id>")
+@sends_a_file
 @allow(Role.case_officer, Role.decision_maker, Role.auditor)
 def stored_document(case_id: int, document_id: int) -> Response:
     stored = documents.open_stored(get_session(), _user(), case_id, document_id, now=now())
@@ -261,6 +270,7 @@ def stored_document(case_id: int, document_id: int) -> Response:
 
 
 @bp.get("/cases/<id:case_id>/bundle.zip")
+@sends_a_file
 @allow(Role.auditor)
 @step_up_required()
 @requires_reason("decision_record")  # the decision record inside holds the subject's details
@@ -287,6 +297,7 @@ class CaseDocuments:
     stored: list[dict[str, Any]] = field(default_factory=list)
     upload_href: str | None = None
     bundle_href: str | None = None
+    record_href: str | None = None  # the decision record, linked beside the case's actions
 
     @property
     def empty(self) -> bool:
@@ -319,7 +330,10 @@ def case_documents(case: Case, user: User) -> CaseDocuments:
                   for doc in documents.stored_documents(get_session(), case.id)]
     bundle = (url_for("documents.case_bundle_zip", case_id=case.id)
               if user.role is Role.auditor else None)
-    return CaseDocuments(produce, stored, upload, bundle)
+    record = (url_for("documents.case_record", case_id=case.id)
+              if user.role in RECORD_READERS and "documents.case_record" in
+              current_app.view_functions else None)
+    return CaseDocuments(produce, stored, upload, bundle, record)
 
 
 # --- Errors -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ as a second guard: if an UPDATE still finds the row changed, that is ``StaleCase
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,10 +37,16 @@ from disclosure_app.services.errors import (
     StaleCase,
     StepNotAllowed,
 )
-from workflows import MAY_SEND, DecisionMakerNotEligible, DisclosureWorkflow, StepDataInvalid
+from workflows import (
+    ActorNotPermitted,
+    DecisionMakerNotEligible,
+    DisclosureWorkflow,
+    StepDataInvalid,
+    WorkflowRefusal,
+)
 from workflows.disclosure import EVENT_IDS
 from workflows.fields import clean_step_data, normalise_text
-from workflows.policy import APPROVAL_EVENTS, CasePolicy
+from workflows.policy import CasePolicy
 from workflows.roles import Actor, Role
 from workflows.status import Status
 from workflows.steps import StepSpec, step_for
@@ -351,35 +358,81 @@ def load_case_in_scope(
     return case
 
 
-def available_steps(case: Case, user: User, policy: CasePolicy) -> list[StepSpec]:
-    """The steps this user could take now: the machine's enabled events, filtered by policy."""
+# What a step's validators may be given before its form exists: who sends it, and which step.
+# A validator that also takes the rationale, the fields or the quality report judges the form,
+# so it can only run when the form is sent.
+_KNOWN_BEFORE_THE_FORM = frozenset({"self", "event", "actor"})
+# Refusals about the person (hidden from them: the step is not theirs) rather than the case.
+_NOT_YOURS = (ActorNotPermitted, DecisionMakerNotEligible)
+
+
+@dataclass(frozen=True)
+class StepOffer:
+    """A step the case page shows this person: ``refusal`` says why it cannot be taken yet
+    (something about the case, which the step's form cannot change), or is None."""
+
+    spec: StepSpec
+    refusal: str | None = None
+
+
+def refusal_before_form(case: Case, actor: Actor, event: str, policy: CasePolicy
+                        ) -> WorkflowRefusal | StepNotAllowed | None:
+    """Why the machine would refuse this step whatever its form held, or None.
+
+    Asks the machine itself: the step must be enabled at the case's state, then every
+    validator of its transition that needs nothing from the form runs now (who may send it,
+    decision-maker eligibility, four eyes, the identity gate, the signed undertaking, the
+    checklist). The same validators run again when the step is sent. Refusals about the person
+    come back as the machine raised them (403); refusals about the case as ``StepNotAllowed``
+    with the machine's message (409)."""
+    spec = step_for(event)
+    machine = DisclosureWorkflow(case, policy=policy)
+    if case.status is None or event not in {e.id for e in machine.enabled_events()}:
+        return _not_possible(spec, case)
+    for name in _validators_before_form(machine, event):
+        validator = getattr(machine, name)
+        wanted = inspect.signature(validator).parameters
+        given = {"event": event, "actor": actor}
+        try:
+            validator(**{key: value for key, value in given.items() if key in wanted})
+        except _NOT_YOURS as exc:
+            return exc
+        except StepDataInvalid as exc:
+            return StepNotAllowed("; ".join(exc.errors.values()))
+        except WorkflowRefusal as exc:
+            return StepNotAllowed(exc.message)
+    return None
+
+
+def _validators_before_form(machine: DisclosureWorkflow, event: str) -> list[str]:
+    """The names of the validators every transition of ``event`` from the current state
+    runs, in their order, keeping those that need nothing from the form."""
+    lists = [[spec.func for spec in transition.validators]
+             for state in machine.configuration for transition in state.transitions
+             if transition.match(event)]
+    if not lists:
+        return []
+    common = set(lists[0]).intersection(*lists[1:])
+    names = [name for name in lists[0] if name in common]
+    return [name for name in names if isinstance(name, str) and set(
+        inspect.signature(getattr(type(machine), name)).parameters) <= _KNOWN_BEFORE_THE_FORM]
+
+
+def step_offers(case: Case, user: User, policy: CasePolicy) -> list[StepOffer]:
+    """The steps enabled now that this person may send, each with why it cannot be taken yet
+    (or None). Steps refused because of who the person is are left out."""
     if case.status is None or Status(case.status).is_terminal:
         return []
-    machine = DisclosureWorkflow(case, policy=policy)
     actor = user.as_actor()
-    result = []
-    for event in machine.enabled_events():
-        if actor.role not in MAY_SEND[event.id]:
+    offers = []
+    for event in DisclosureWorkflow(case, policy=policy).enabled_events():
+        refusal = refusal_before_form(case, actor, event.id, policy)
+        if isinstance(refusal, _NOT_YOURS):
             continue
-        if event.id == "record_agency_view" and not case.is_partner_invited(user.id):
-            continue
-        spec = step_for(event.id)
-        if (spec.is_decision or event.id in APPROVAL_EVENTS) and decision_refusal(
-            case, actor, event.id, policy
-        ):
-            continue
-        result.append(spec)
-    return result
+        offers.append(StepOffer(step_for(event.id), refusal.message if refusal else None))
+    return offers
 
 
-def decision_refusal(case: Case, actor: Actor, event: str, policy: CasePolicy) -> str | None:
-    """Why this person may not make (or approve) this case's decision, or None. The machine's
-    validators say the same when the step is sent; this lets pages say it before."""
-    machine = DisclosureWorkflow(case, policy=policy)
-    try:
-        machine.decision_maker_eligible(actor=actor)
-        if event in APPROVAL_EVENTS:
-            machine.not_the_decision_author(actor=actor)
-    except DecisionMakerNotEligible as exc:
-        return exc.message
-    return None
+def available_steps(case: Case, user: User, policy: CasePolicy) -> list[StepSpec]:
+    """The steps this user could take now: those the machine's validators let go ahead."""
+    return [offer.spec for offer in step_offers(case, user, policy) if offer.refusal is None]

@@ -5,6 +5,7 @@ Step forms are built from the workflow's step specifications in ``step_forms``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
 from disclosure_app.context import now
 from disclosure_app.form_keys import SubmissionKeyField
@@ -32,6 +33,7 @@ from disclosure_app.staff.step_forms import (
     Required,
     choice_list,
     form_data_to_step,
+    lower_first,
     step_field_attrs,
     strip_text,
 )
@@ -105,16 +107,40 @@ class WholeNumberField(IntegerField):
         self.data = int(raw)
 
 
+# Every message names whose field it is ("Child 2's date of birth must be a real date"): the
+# form asks for the same things about the subject and up to three children. Each person's part
+# names its fields before it reads what was sent (``_OnePerson``), and messages read the label
+# when they are raised.
+
+
 def _in_the_past(form: Any, field: Any) -> None:
     if isinstance(field.data, date) and field.data >= now().date():
         raise ValidationError(f"{field.label.text} must be in the past")
 
 
+class _MaxLength:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if isinstance(field.data, str) and len(field.data) > self.limit:
+            raise ValidationError(f"{field.label.text} must be {self.limit} characters or fewer")
+
+
+class _Between:
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data is not None and not self.low <= field.data <= self.high:
+            raise ValidationError(
+                f"{field.label.text} must be between {self.low} and {self.high}")
+
+
 def _name(label: str, message: str, *, required: bool = True, max_length: int = 100) -> Any:
     return StringField(
         label,
-        [Required(message) if required else Optional(),
-         Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"),
+        [Required(message) if required else Optional(), _MaxLength(max_length),
          NoHiddenCharacters(multiline=False)],
         widget=GovTextInput(),
         filters=[strip_text],
@@ -122,10 +148,7 @@ def _name(label: str, message: str, *, required: bool = True, max_length: int = 
 
 
 def _text(label: str, *, max_length: int, hint: str = "", area: bool = False) -> Any:
-    validators = [Optional(),
-                  Length(max=max_length, message=f"{label} must be {max_length} characters or "
-                         "fewer"),
-                  NoHiddenCharacters(multiline=area)]
+    validators = [Optional(), _MaxLength(max_length), NoHiddenCharacters(multiline=area)]
     if area:
         return TextAreaField(label, validators, widget=GovTextArea(), filters=[strip_text],
                              description=hint)
@@ -133,7 +156,31 @@ def _text(label: str, *, max_length: int, hint: str = "", area: bool = False) ->
                        description=hint)
 
 
-class SubjectForm(Form):
+class _OnePerson(Form):
+    """One person's part of the form, whose fields' labels say whose they are."""
+
+    def whose(self) -> tuple[str, dict[str, str]]:  # pragma: no cover - each part says
+        raise NotImplementedError
+
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        owner, own_labels = self.whose()
+        for name, field in self._fields.items():
+            base = getattr(field, "_plain_label", field.label.text)
+            field._plain_label = base  # type: ignore[attr-defined]
+            field.label.text = own_labels.get(name) or f"{owner} {lower_first(base)}"
+        super().process(*args, **kwargs)
+
+
+def _number_in(prefix: str) -> int:
+    """'children-1-' -> 2: which child this part of the form is."""
+    match = re.search(r"-(\d+)-$", prefix or "")
+    return int(match.group(1)) + 1 if match else 1
+
+
+class SubjectForm(_OnePerson):
+    def whose(self) -> tuple[str, dict[str, str]]:
+        return "The subject's", {}
+
     full_name = _name("Full name", "Enter the full name of the person the concern is about")
     aliases = _text("Other names or aliases", max_length=500, hint="Optional.")
     date_of_birth = DayMonthYearField(
@@ -141,8 +188,7 @@ class SubjectForm(Form):
         description="If known. For example, 27 3 1981.",
     )
     approximate_age = WholeNumberField(
-        "Approximate age", [Optional(), NumberRange(min=10, max=120, message="Approximate age "
-                                                    "must be between 10 and 120")],
+        "Approximate age", [Optional(), _Between(10, 120)],
         description="If the date of birth is not known.",
     )
     address = _text("Address", max_length=500, hint="If known.", area=True)
@@ -162,13 +208,17 @@ class SubjectForm(Form):
         )
 
 
-class ChildForm(Form):
+class ChildForm(_OnePerson):
+    def whose(self) -> tuple[str, dict[str, str]]:
+        number = _number_in(self._prefix)
+        return f"Child {number}'s", {
+            "subject_contact": f"How the person has contact with child {number}"}
+
     full_name = _name("Full name", "Enter the child's full name", required=False)
     date_of_birth = DayMonthYearField("Date of birth", [Optional(), _in_the_past],
                                       description="For example, 14 6 2016.")
     age = WholeNumberField(
-        "Age", [Optional(), NumberRange(min=0, max=17, message="A child's age must be between "
-                                        "0 and 17")],
+        "Age", [Optional(), _Between(0, 17)],
         description="If the date of birth is not known.",
     )
     subject_contact = _text("How the person has contact with the child", max_length=1000,

@@ -111,8 +111,8 @@ class NoHiddenCharacters:
     def __call__(self, form: Any, field: WTFField) -> None:
         if isinstance(field.data, str):
             problem = text_problem(field.data, multiline=self.multiline)
-            if problem:
-                raise ValidationError(problem)
+            if problem:  # named: a form has many text fields
+                raise ValidationError(f"{problem} from {lower_first(field.label.text)}")
 
 
 class TimeOfDay:
@@ -203,8 +203,7 @@ def wtf_field(f: Field, partner_choices: Sequence[tuple[str, str]] = ()) -> WTFF
     if f.kind is Kind.multichoice:
         return SelectMultipleField(f.label, presence, choices=choice_list(f.choices),
                                    widget=GovCheckboxesInput(),
-                                   invalid_choice_message="‘%(value)s’ is not one of the options "
-                                   "listed", **kwargs)
+                                   invalid_choice_message=invalid_choice, **kwargs)
     if f.kind is Kind.date:
         return DayMonthYearField(f.label, presence, **kwargs)
     if f.kind is Kind.attendees:
@@ -223,14 +222,17 @@ AGENCY_PLACEHOLDER = ("", "Choose an agency")
 
 def attendee_rows(f: Field) -> FieldList:
     """Rows of name / agency / role. Blank rows are ignored; the workflow checks the rest."""
+    rows = lower_first(f.label)
 
     class AttendeeRow(Form):  # a sub-form: the parent FlaskForm carries the CSRF token
-        name = StringField("Name", [Optional(), Length(max=100), NoHiddenCharacters(
+        name = StringField(f"Names in {rows}", [Optional(), Length(max=100, message=(
+            f"Each name in {rows} must be 100 characters or fewer")), NoHiddenCharacters(
             multiline=False)], widget=GovTextInput(), filters=[strip_text])
         agency = SelectField("Agency", choices=choice_list([AGENCY_PLACEHOLDER, *f.choices]),
                              widget=GovSelect(), default="",
-                             invalid_choice_message="Choose an agency from the list")
-        role = StringField("Role", [Optional(), Length(max=100), NoHiddenCharacters(
+                             invalid_choice_message=f"Choose each agency in {rows} from the list")
+        role = StringField(f"Roles in {rows}", [Optional(), Length(max=100, message=(
+            f"Each role in {rows} must be 100 characters or fewer")), NoHiddenCharacters(
             multiline=False)], widget=GovTextInput(), filters=[strip_text])
 
     validators = [AtLeastOnePerson(f"Enter at least one person for {lower_first(f.label)}")] \

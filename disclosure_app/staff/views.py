@@ -46,7 +46,7 @@ from disclosure_app.services import (
     workflow,
 )
 from disclosure_app.services.deadlines import deadlines, overdue_labels
-from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.services.errors import InputInvalid, StaleCase
 from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.services.sign_in import Outcome
 from disclosure_app.staff.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
@@ -60,9 +60,8 @@ from disclosure_app.staff.step_forms import (
     layout,
     shown_values,
 )
-from workflows import MAY_SEND, DisclosureWorkflow
+from workflows import MAY_SEND
 from workflows.errors import (
-    DecisionMakerNotEligible,
     GateClosed,
     PreconditionUnmet,
     RationaleRequired,
@@ -168,12 +167,11 @@ def case(case_id: int) -> Any:
         case=the_case,
         status=Status(the_case.status),
         deadlines=deadlines(the_case, now()),
-        actions=workflow.available_steps(the_case, user, case_policy()),
+        actions=workflow.step_offers(the_case, user, case_policy()),
         timeline=[_timeline_entry(step, partner_names) for step in the_case.steps
                   if _shown_to(user, step)],
         show_applicant_details=user.role in CONTACT_READERS,
         show_decision=user.role is not Role.partner,
-        record_pdf_available="documents.case_record" in current_app.view_functions,
         case_documents=case_documents(the_case, user),
         risk=_risk_panel(the_case, user),
         sensitive_open=reason_seq is not None,
@@ -238,21 +236,11 @@ def _partner_choices(case: Case, spec: StepSpec) -> list[tuple[str, str]]:
 
 
 def _refuse_unless_available(case: Case, spec: StepSpec, user: User) -> None:
-    """What the GET shows when the step cannot be taken now (the POST asks the machine)."""
-    policy = case_policy()
-    if spec.is_decision or spec.event in APPROVAL_EVENTS:
-        refusal = workflow.decision_refusal(case, user.as_actor(), spec.event, policy)
-        if refusal:
-            raise DecisionMakerNotEligible(refusal)
-    if spec.event == "record_disclosure_delivered":
-        # Say so before the officer fills the form in: the machine refuses it without the copy.
-        DisclosureWorkflow(case, policy=policy).undertaking_on_file()
-    available = {s.event for s in workflow.available_steps(case, user, policy)}
-    if spec.event not in available:
-        raise StepNotAllowed(
-            f"'{spec.title}' is not possible while the case is at "
-            f"'{Status(case.status).label}'. The case has not been changed."
-        )
+    """Before the form is filled in: the machine's own reasons this step cannot be taken now
+    (the POST asks the machine again, whatever the page showed)."""
+    refusal = workflow.refusal_before_form(case, user.as_actor(), spec.event, case_policy())
+    if refusal is not None:
+        raise refusal
 
 
 def _add_errors(form: Any, errors: dict[str, str]) -> None:

@@ -162,12 +162,14 @@ def test_decision_approval_meeting_and_undertaking_journey(browser, live_server,
     scan = printed.read_bytes()
     undertaking = pdf_text(scan)
     assert case.reference in undertaking and DECISION["recipient_name"] in undertaking
-    # Delivery is refused until the signed copy is on file: the form says so before it is filled.
+    # Delivery waits for the signed copy: the case page says so and offers no form; opened by
+    # its address, the form is still refused.
     officer.goto(f"{server.url}/staff/cases/{case.id}")
-    with officer.expect_response(
-        lambda r: r.url.endswith("/steps/record_disclosure_delivered")) as refused:
-        officer.click('a[data-event="record_disclosure_delivered"]')
-    assert refused.value.status == 409
+    assert officer.locator('a[data-event="record_disclosure_delivered"]').count() == 0
+    assert "Record the recipient's signed confidentiality undertaking before" in \
+        officer.locator('[data-unavailable-event="record_disclosure_delivered"]').inner_text()
+    refused = officer.goto(f"{server.url}/staff/cases/{case.id}/steps/record_disclosure_delivered")
+    assert refused is not None and refused.status == 409
     assert "Record the recipient's signed confidentiality undertaking before" in \
         officer.locator("main").inner_text()
     assert officer.locator('[name="meeting_place"]').count() == 0

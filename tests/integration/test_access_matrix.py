@@ -163,9 +163,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("health.healthz", "GET"): everyone(200),
 }
 
-# The step each role would legitimately take on the case (at "full risk assessment").
+# The step each role would legitimately take on the case (at "full risk assessment"; completing
+# the assessment waits for the checklist, so its form does not open yet).
 STEP_EVENT = {
-    "case_officer": "complete_assessment",
+    "case_officer": "invite_representations",
     "decision_maker": "invite_representations",
     "partner": "record_agency_view",
     "partner_invited": "record_agency_view",

@@ -662,7 +662,7 @@ def test_right_to_know_with_three_children(app, staff, clients):
      "children-0-date_of_birth"),
     ({"children-1-full_name": "Ben Carter"}, "Enter how the person has contact with child 2",
      "children-1-subject_contact"),
-    ({"children-0-age": "30"}, "A child&#39;s age must be between 0 and 17", "children-0-age"),
+    ({"children-0-age": "30"}, "Child 1&#39;s age must be between 0 and 17", "children-0-age"),
     ({"referral_source": ""}, "Select source of the information", "referral_source"),
     ({"rationale": ""}, "every step needs a written rationale", "rationale"),
 ])
@@ -720,8 +720,9 @@ def test_step_form_carries_a_csrf_token_that_the_post_needs(db_path, staff):
 @pytest.mark.parametrize("event", ["record_interview", "complete_assessment",
                                    "approve_other_information", "invite_partner"])
 def test_step_pages_have_unique_ids(app, staff, clients, event):
-    start, route, who, *_ = VALID_STEPS[event]
+    start, route, who, _, _, setup = VALID_STEPS[event]
     case = case_in(app, staff, start, route)
+    run_setup(app, case.id, setup, staff)  # the form opens only once the step can be taken
     page = clients[who].get(url(case.id, event)).get_data(as_text=True)
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
