@@ -9,7 +9,7 @@ FLASK := DISCLOSURE_PRODUCTION=false $(BIN)/flask --app disclosure_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres postgres-server setup assets config migrate seed reset-demo lint security audit-deps chromium clean
+.PHONY: run test nginx test-sqlite test-postgres postgres-server setup assets config migrate seed reset-demo lint security audit-deps chromium clean
 
 ## run: set up, migrate, seed the demo data (first time only) and serve on 127.0.0.1:5000
 run: setup config migrate seed
@@ -19,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
 
 ## test: install everything the tests need (Chromium, PostgreSQL) and run the whole suite twice:
 ## on SQLite, then on a throwaway PostgreSQL cluster that this target starts and removes
-test: setup chromium postgres-server
+test: setup chromium nginx postgres-server
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory security
 	$(PYTEST)
@@ -77,6 +77,11 @@ reset-demo: setup config
 	rm -f instance/disclosure.sqlite instance/disclosure.sqlite-wal instance/disclosure.sqlite-shm
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+
+# The slow-client test runs the shipped reverse-proxy configuration (deploy/nginx) in front of
+# gunicorn: Debian's nginx.
+nginx:
+	command -v nginx >/dev/null || (apt-get update && apt-get install -y nginx)
 
 # The browser tests drive Debian's Chromium; a test tool cannot download its own browser here.
 chromium:

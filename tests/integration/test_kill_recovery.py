@@ -39,6 +39,7 @@ from disclosure_app.models import AuditEntry, Case
 from disclosure_app.services.audit import verify_chain
 from tests.conftest import BASE_CONFIG, make_app
 from tests.databases import TestDatabase, superuser
+from tests.factories import form_started_long_ago
 from tests.integration.test_public_journey import valid_answers
 
 pytestmark = pytest.mark.xdist_group("real_server")
@@ -55,13 +56,20 @@ SECRET_KEY = "kill-test-secret-key"
 # --- The server under test ----------------------------------------------------------------
 
 
+# This client posts as a browser would but loads no form first, and sends a thousand
+# applications from one address in a minute: deployment settings a load test would change too
+# (CSRF and the limits have their own tests and run on in tests/smoke and tests/browser).
+CRASH_TEST_SETTINGS = {"WTF_CSRF_ENABLED": False, "RATELIMIT_APPLY": "100000 per hour",
+                       "RATELIMIT_APPLY_GLOBAL": "100000 per hour"}
+
+
 def server_app() -> Flask:
     """gunicorn's app factory for these tests: the real app, configured from the environment.
     With ``KILL_TEST_STALL_MARKER`` set, a submission stops after its audit insert, before its
     commit, writes the marker file and waits to be killed."""
     config = json.loads(os.environ["KILL_TEST_CONFIG"])
     app = create_app({**BASE_CONFIG, "TESTING": False, "SECRET_KEY": SECRET_KEY,
-                      "CHAIN_HEAD_RECORD": "", **config})
+                      "CHAIN_HEAD_RECORD": "", **CRASH_TEST_SETTINGS, **config})
     marker = os.environ.get("KILL_TEST_STALL_MARKER")
     if marker:
         _stall_after_audit_insert(Path(marker))
@@ -186,8 +194,11 @@ def acknowledged_reference(headers: Any) -> str:
 def submit_application(port: int) -> str:
     """One public application, posted as the browser posts it (CSRF is off for this client;
     the one-time form key is fresh each time). Returns the acknowledged reference."""
+    answers = valid_answers()
+    # Opened ten minutes ago, as far as this server's key says (the minimum fill time is on).
+    answers["form_started"] = form_started_long_ago(answers["submission_key"], SECRET_KEY)
     status, headers, body = request(port, "POST", "/apply/submit",
-                                    urlencode(valid_answers(), doseq=True))
+                                    urlencode(answers, doseq=True))
     if status != 303:
         raise AssertionError(f"submission answered {status}: {body[:300]!r}")
     return acknowledged_reference(headers)
