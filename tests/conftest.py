@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import SecurityError
 from werkzeug.serving import make_server
 
 from disclosure_app import create_app
@@ -69,13 +70,18 @@ class TokenCarryingClient(FlaskClient):
             "csrf_token" in data)
         if self.send_csrf and method not in ("GET", "HEAD", "OPTIONS") and not own_token:
             headers = dict(kwargs.get("headers") or {})
-            headers.setdefault("X-CSRFToken", self._csrf_token())
+            headers.setdefault("X-CSRFToken", self._csrf_token(kwargs.get("base_url")))
             kwargs["headers"] = headers
         return super().open(*args, **kwargs)
 
-    def _csrf_token(self) -> str:
-        with self.session_transaction() as browser_session:
-            raw = browser_session.setdefault("csrf_token", secrets.token_hex(20))
+    def _csrf_token(self, base_url: str | None) -> str:
+        # The session of the site the form is posted to (its cookie is kept per host name).
+        where = {"base_url": base_url} if base_url else {}
+        try:
+            with self.session_transaction(**where) as browser_session:
+                raw = browser_session.setdefault("csrf_token", secrets.token_hex(20))
+        except SecurityError:
+            return ""  # a host the app does not answer to: no page of it could carry a token
         app = self.application
         secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
         return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
