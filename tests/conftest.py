@@ -33,7 +33,7 @@ from tests.databases import (
     new_pg_database,
     sqlite_database,
 )
-from tests.factories import PASSWORD, TEST_SECRET_KEY, make_user, totp_code
+from tests.factories import PASSWORD, TEST_SECRET_KEY, forget_used_code, make_user, totp_code
 from workflows.roles import Rank, Role
 
 # Tests use a cheap Argon2 profile; production keeps the library default.
@@ -188,6 +188,7 @@ def sign_in(app: Flask, user_email: str) -> FlaskClient:
     response = client.post("/staff/two-factor", data={"code": totp_code(app, user_email)})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert "/staff/two-factor" not in response.headers["Location"], response.headers
+    forget_used_code(app, user_email)
     return client
 
 

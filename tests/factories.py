@@ -191,6 +191,21 @@ def totp_code(app: Any, email: str) -> str:
         return mfa.code_for_step(totp_secret_for(email), step)
 
 
+def forget_used_code(app: Any, email: str) -> None:
+    """After a helper sign-in: the account's last-used step is set back, standing in for the
+    minute a person would take before their next code, so a test's own codes of this step and
+    the next (tests.security.helpers.code_now) are still fresh."""
+    from disclosure_app import mfa
+
+    with app.app_context():
+        session = get_session()
+        clock = app.config.get("CLOCK")
+        step = mfa.step_at(clock() if clock else datetime.now(UTC))
+        session.execute(update(User).where(User.email == email.strip().lower())
+                        .values(totp_last_step=step - mfa.DRIFT_STEPS - 1))
+        session.commit()
+
+
 _n = 0
 
 

@@ -53,4 +53,6 @@ def test_auditors_have_no_way_to_change_anything(app):
             # test_an_auditors_reason_writes_only_to_the_log.
             assert not mutating or rule.endpoint in (
                 "auth.logout", "auth.change_password", "auth.confirm_identity",
-                "sensitive.give_reason"), rule
+                # The "who consulted" search by name: a POST so the name is never in a URL
+                # (SEC-26); it reads, and writes only its consultation to the log.
+                "sensitive.give_reason", "audit.consultations"), rule

@@ -6,6 +6,7 @@ second for a few seconds, while a signed-in officer keeps loading the queue."""
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import threading
 import time
@@ -36,24 +37,34 @@ def server(database, tmp_path, request):
         users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+def _token(http: requests.Session, page_url: str) -> str:
+    """The CSRF token of the form on ``page_url``, as a browser that loaded it would send."""
+    page = http.get(page_url, timeout=30).text
+    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
+
+
 def _signed_in(url: str, email: str) -> requests.Session:
     http = requests.Session()
-    http.post(f"{url}/staff/sign-in", data={"email": email, "password": PASSWORD},
-              allow_redirects=False, timeout=30)
-    done = http.post(f"{url}/staff/two-factor", data={"code": code_now(email)},
-                     allow_redirects=False, timeout=30)
+    http.post(f"{url}/staff/sign-in", data={
+        "email": email, "password": PASSWORD, "csrf_token": _token(http, f"{url}/staff/sign-in")},
+        allow_redirects=False, timeout=30)
+    done = http.post(f"{url}/staff/two-factor", data={
+        "code": code_now(email), "csrf_token": _token(http, f"{url}/staff/two-factor")},
+        allow_redirects=False, timeout=30)
     assert done.status_code == 302, done.text[:500]
     return http
 
 
 def _flood(url: str, stop: threading.Event, answers: list[int]) -> None:
     http = requests.Session()
+    token = _token(http, f"{url}/staff/sign-in")  # a script that loads the form once
     interval = 8 / FLOOD_RATE  # eight flooders share the rate
     while not stop.is_set():
         started = time.monotonic()
         try:
             answers.append(http.post(f"{url}/staff/sign-in", timeout=30, data={
-                "email": "victim@test.example", "password": "guess guess guess"},
+                "email": "victim@test.example", "password": "guess guess guess",
+                "csrf_token": token},
                 allow_redirects=False).status_code)
         except requests.RequestException:
             answers.append(0)
