@@ -4,16 +4,42 @@ document."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from disclosure_app import mfa
 from tests.browser.test_journeys import pdf_text, sign_in
+from tests.conftest import discard_database, fresh_database, make_app, serving
+from tests.databases import TestDatabase
 from tests.factories import make_case, totp_secret_for
 from workflows.status import Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: TestDatabase
+                ) -> Iterator[Any]:
+    """This test moves the app's clock past the step-up time, which needs the app in this
+    process: the shipped configuration (CSRF, rate limits, fill time on) on a real threaded
+    server here, instead of the `flask run` process the other journeys use."""
+    db = fresh_database(tmp_path_factory.mktemp("step-up"), migrated_template)
+    app = make_app(db, WTF_CSRF_ENABLED=True, TESTING=False, SERVER_NAME=None)
+    try:
+        with serving(app) as server:
+            def query(sql: str, **params: Any) -> list[tuple[Any, ...]]:
+                with app.extensions["db_engine"].connect() as conn:
+                    return [tuple(row) for row in conn.execute(text(sql), params)]
+
+            server.query = query  # what tests.browser.authenticator reads, as on ShippedServer
+            yield server
+    finally:
+        app.extensions["db_engine"].dispose()
+        discard_database(db)
 
 
 def test_with_a_code_due_the_letter_link_shows_the_confirm_page_and_the_code_brings_it(
