@@ -87,6 +87,19 @@ class TokenCarryingClient(FlaskClient):
         return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``engine("sqlite")`` or ``engine("postgresql")`` test one engine's own
+    behaviour; the run on the other engine leaves them out (deselected, not skipped: `make
+    test` runs the suite on both, so each runs once)."""
+    keep, other_engine = [], []
+    for item in items:
+        marker = item.get_closest_marker("engine")
+        (other_engine if marker is not None and marker.args[0] != ENGINE else keep).append(item)
+    if other_engine:
+        config.hook.pytest_deselected(items=other_engine)
+        items[:] = keep
+
+
 def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
     """An app on ``db``: a TestDatabase, a SQLite file path, or a database URL. Its test client
     carries CSRF tokens like a browser (``TokenCarryingClient``) unless the test sets

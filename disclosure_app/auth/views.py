@@ -145,9 +145,8 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         email = form.email.data or ""
         try:
-            with hash_slot():
-                result = sign_in.check_password(get_session(), email, form.password.data or "",
-                                                now=now(), policy=lockout_policy())
+            result = sign_in.check_password(get_session(), email, form.password.data or "",
+                                            now=now(), policy=lockout_policy(), slot=hash_slot)
         except HashSlotsBusy:
             _security_event("sign_in_busy")
             form.email.errors = [*form.email.errors, BUSY]
@@ -258,7 +257,7 @@ def new_password():  # type: ignore[no-untyped-def]
     pending = _pending("password")
     if pending is None:
         return _restart("Sign in to continue.")
-    form = NewPasswordForm()
+    form, template = NewPasswordForm(), "auth/new_password.html"
     if form.validate_on_submit():
         user = get_session().get(User, pending["uid"])
         if user is None or not user.active or user.session_version != pending.get("version"):
@@ -266,13 +265,16 @@ def new_password():  # type: ignore[no-untyped-def]
         try:
             user = sign_in.change_password(get_session(), user.id, form.password.data or "",
                                            now=now(), current_password=None,
-                                           context=_context_words())
+                                           context=_context_words(), slot=hash_slot)
+        except HashSlotsBusy:
+            form.form_errors.append(BUSY)
+            return render_template(template, form=form), 503
         except InputInvalid as exc:
             form.password.errors = [*form.password.errors, *exc.errors.values()]
         else:
             _security_event("password_changed", user_id=user.id)
             return _finish(user, {**pending, "stage": "done"})
-    return render_template("auth/new_password.html", form=form), 400 if form.errors else 200
+    return render_template(template, form=form), 400 if form.errors else 200
 
 
 @bp.route("/confirm-identity", methods=["GET", "POST"])
@@ -337,16 +339,16 @@ def _case_page(args: dict[str, Any]) -> str | None:
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*STAFF)
 def change_password():  # type: ignore[no-untyped-def]
-    form = ChangePasswordForm()
+    form, template = ChangePasswordForm(), "auth/change_password.html"
     if form.validate_on_submit():
         try:
-            with hash_slot():
-                user = sign_in.change_password(
-                    get_session(), current_user.id, form.password.data or "", now=now(),
-                    current_password=form.current_password.data or "",
-                    context=_context_words())
+            user = sign_in.change_password(
+                get_session(), current_user.id, form.password.data or "", now=now(),
+                current_password=form.current_password.data or "",
+                context=_context_words(), slot=hash_slot)
         except HashSlotsBusy:
             form.form_errors.append(BUSY)
+            return render_template(template, form=form), 503
         except InputInvalid as exc:
             for name, message in exc.errors.items():
                 form[name].errors = [*form[name].errors, message]
@@ -356,7 +358,7 @@ def change_password():  # type: ignore[no-untyped-def]
             flash("Your password has been changed. You have been signed out everywhere else.",
                   "success")
             return redirect(home_for(user.role))
-    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+    return render_template(template, form=form), 400 if form.errors else 200
 
 
 @bp.route("/sign-out", methods=["POST"])

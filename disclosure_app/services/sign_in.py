@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -75,24 +77,33 @@ class CodeResult:
     locked_now: bool = False
 
 
+# A cap on concurrent hashing (``disclosure_app.hash_slots.hash_slot`` in the app): entered
+# around the Argon2 work only, never around a database transaction, so that a request waiting
+# for a database lock never holds a hashing slot that other sign-ins are queueing for.
+HashSlot = Callable[[], AbstractContextManager[None]]
+
+
 def _digest(challenge: str) -> str:
     return hashlib.sha256(challenge.encode("ascii")).hexdigest()
 
 
 def check_password(session: Session, email: str, password: str, *, now: datetime,
-                   policy: LockoutPolicy) -> PasswordResult:
+                   policy: LockoutPolicy, slot: HashSlot = nullcontext) -> PasswordResult:
     address = email.strip().lower()
     user = session.scalars(select(User).where(User.email == address)).first()
     found = None if user is None else (user.id, user.password_hash, user.active,
                                        user.locked_until)
     session.commit()  # end the read: the slow verify below must not hold a transaction open
     if found is None or (found[3] is not None and found[3] > now):
-        users.verify_dummy(password)  # the same work as a real check: timing reveals nothing
+        with slot():
+            users.verify_dummy(password)  # the same work as a real check: timing reveals nothing
         return PasswordResult(Outcome.refused, reason="unknown" if found is None else "locked",
                               user_id=None if found is None else found[0])
     user_id, stored, active, _ = found
-    correct = users.verify_password(stored, password)
-    new_hash = users.hash_password(password) if correct and users.needs_rehash(stored) else None
+    with slot():
+        correct = users.verify_password(stored, password)
+        new_hash = (users.hash_password(password) if correct and users.needs_rehash(stored)
+                    else None)
     if not correct:
         locked_now = _record_failure(session, user_id, now=now, policy=policy)
         return PasswordResult(Outcome.refused, user_id=user_id, reason="wrong_password",
@@ -234,7 +245,8 @@ def confirm_identity(session: Session, user_id: int, code: str, *, now: datetime
 
 
 def change_password(session: Session, user_id: int, new_password: str, *, now: datetime,
-                    current_password: str | None, context: tuple[str, ...]) -> User:
+                    current_password: str | None, context: tuple[str, ...],
+                    slot: HashSlot = nullcontext) -> User:
     """Set a new password (bumps the session version: every other session ends, SEC-09).
     ``current_password`` is required unless the sign-in that just completed proved it."""
     user = session.get(User, user_id)
@@ -242,15 +254,16 @@ def change_password(session: Session, user_id: int, new_password: str, *, now: d
         raise InputInvalid({"password": "Sign in again"})  # nosec B105 # a message
     stored, email, name = user.password_hash, user.email, user.full_name
     session.commit()  # end the read before the slow hash checks
-    if current_password is not None and not users.verify_password(stored, current_password):
-        raise InputInvalid({
-            "current_password": "Your current password is not correct"})  # nosec B105 # a message
-    problem = passwords.problem(new_password, context=(*context, email, name))
-    if problem is None and users.verify_password(stored, new_password):
-        problem = "Choose a password different from the one you have now"
-    if problem:
-        raise InputInvalid({"password": problem})
-    new_hash = users.hash_password(new_password)
+    with slot():
+        if current_password is not None and not users.verify_password(stored, current_password):
+            raise InputInvalid({"current_password":
+                                "Your current password is not correct"})  # nosec B105 # a message
+        problem = passwords.problem(new_password, context=(*context, email, name))
+        if problem is None and users.verify_password(stored, new_password):
+            problem = "Choose a password different from the one you have now"
+        if problem:
+            raise InputInvalid({"password": problem})
+        new_hash = users.hash_password(new_password)
     with transaction(session):
         row = _locked_row(session, user_id)
         row.password_hash = new_hash

@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select, text
 
 from disclosure_app import create_app
@@ -56,10 +58,11 @@ SECRET_KEY = "kill-test-secret-key"
 # --- The server under test ----------------------------------------------------------------
 
 
-# This client posts as a browser would but loads no form first, and sends a thousand
-# applications from one address in a minute: deployment settings a load test would change too
-# (CSRF and the limits have their own tests and run on in tests/smoke and tests/browser).
-CRASH_TEST_SETTINGS = {"WTF_CSRF_ENABLED": False, "RATELIMIT_APPLY": "100000 per hour",
+# This client posts as a browser would (its session and CSRF token made up front) and sends a
+# thousand applications from one address in a minute, so the public limits are raised: a
+# setting a load test would change too (the limits have their own tests, and run as shipped in
+# tests/smoke and tests/browser).
+CRASH_TEST_SETTINGS = {"RATELIMIT_APPLY": "100000 per hour",
                        "RATELIMIT_APPLY_GLOBAL": "100000 per hour"}
 
 
@@ -84,7 +87,11 @@ def _stall_after_audit_insert(marker: Path) -> None:
     def append_then_stall(session: Any, **kwargs: Any) -> Any:
         entry = real_append(session, **kwargs)  # inserted and flushed, not committed
         if kwargs.get("action") == "submit_application":
-            marker.write_text(str(entry.seq))
+            # Written whole, then renamed: the test polls for the marker and must never read
+            # it half-written (it once read an empty file on a busy machine).
+            partial = marker.with_suffix(".partial")
+            partial.write_text(str(entry.seq))
+            partial.replace(marker)
             time.sleep(60)  # longer than the test waits: it is killed in here
         return entry
 
@@ -171,6 +178,7 @@ def request(port: int, method: str, path: str, body: str | None = None, *,
         headers = {"Host": "localhost"}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers |= browser_session_headers()
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.headers, response.read()
@@ -183,6 +191,15 @@ _cookie_reader.secret_key = SECRET_KEY
 _serializer = SecureCookieSessionInterface().get_signing_serializer(_cookie_reader)
 
 
+def browser_session_headers() -> dict[str, str]:
+    """The session cookie and CSRF token a browser holds once it has loaded one of the app's
+    forms (CSRF protection is on for these servers, as shipped). Made here, signed with the
+    servers' key, so a post needs no page load first and the load test measures only posts."""
+    raw = secrets.token_hex(20)
+    token = URLSafeTimedSerializer(SECRET_KEY, salt="wtf-csrf-token").dumps(raw)
+    return {"Cookie": f"session={_serializer.dumps({'csrf_token': raw})}", "X-CSRFToken": token}
+
+
 def acknowledged_reference(headers: Any) -> str:
     """The reference the 303 acknowledges, from the signed session cookie it sets."""
     cookie = SimpleCookie()
@@ -192,7 +209,7 @@ def acknowledged_reference(headers: Any) -> str:
 
 
 def submit_application(port: int) -> str:
-    """One public application, posted as the browser posts it (CSRF is off for this client;
+    """One public application, posted as the browser posts it (with its session's CSRF token;
     the one-time form key is fresh each time). Returns the acknowledged reference."""
     answers = valid_answers()
     # Opened ten minutes ago, as far as this server's key says (the minimum fill time is on).
