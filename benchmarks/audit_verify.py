@@ -33,9 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from disclosure_app.audit import verify  # noqa: E402
-from disclosure_app.services import checkpoints  # noqa: E402
-from disclosure_app.services.canonical import canonical_json, chain_hash, sha256_hex  # noqa: E402
+from disclosure_app.audit import checkpoints, verify  # noqa: E402
+from disclosure_app.audit.canonical import canonical_json, chain_hash, sha256_hex  # noqa: E402
 
 
 def _payload(seq: int, at: datetime) -> str:
@@ -155,11 +154,11 @@ def bench_append(appends: int) -> None:
     from sqlalchemy import select
 
     from disclosure_app import create_app
+    from disclosure_app.audit import chain as audit
+    from disclosure_app.audit.chain import Category, SystemActor
     from disclosure_app.cli import upgrade_database
     from disclosure_app.db import get_session, transaction
     from disclosure_app.models import ChainHead
-    from disclosure_app.services import audit
-    from disclosure_app.services.audit import Category, SystemActor
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite"

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/register_search.py [--people 100000] [--searches 400]
         [--database-url URL]   # default: a new SQLite file in a temporary directory
 
-Generates a synthetic register (``disclosure_app.register.sample``, the same generator as the
+Generates a synthetic register (``disclosure_app.risk.register.sample``, the same generator as the
 shipped sample), imports it through the real importer into a freshly migrated database, then
 times the whole identity search for a subject (every indexed lookup, loading the candidates and
 scoring them): exact details, a misspelt surname, an approximate age instead of a date of
@@ -27,13 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select  # noqa: E402
 
 from disclosure_app import create_app  # noqa: E402
+from disclosure_app.audit.chain import SystemActor  # noqa: E402
 from disclosure_app.cli import upgrade_database  # noqa: E402
 from disclosure_app.db import get_session  # noqa: E402
 from disclosure_app.models import RegisterPerson  # noqa: E402
-from disclosure_app.register.importer import import_file  # noqa: E402
-from disclosure_app.register.sample import write  # noqa: E402
-from disclosure_app.register.source import LocalRegister, candidate_record  # noqa: E402
-from disclosure_app.services.audit import SystemActor  # noqa: E402
+from disclosure_app.risk.register.importer import import_file  # noqa: E402
+from disclosure_app.risk.register.sample import write  # noqa: E402
+from disclosure_app.risk.register.source import (
+    LocalRegister,
+    candidate_record,  # noqa: E402
+)
 from workflows.identity import (  # noqa: E402
     Address,
     PersonName,

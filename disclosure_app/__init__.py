@@ -17,20 +17,11 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from disclosure_app import (
-    access,
-    db,
-    errors,
-    headers,
-    mfa,
-    production,
-    rate_limits,
-    request_rules,
-    routing,
-    sessions,
-)
+from disclosure_app import db
 from disclosure_app.config import DefaultConfig
 from disclosure_app.extensions import csrf, login_manager
+from disclosure_app.security import headers, mfa, production, rate_limits, request_rules, sessions
+from disclosure_app.web import access, errors, routing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +79,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
 
-    from disclosure_app import context, users_loader
+    from disclosure_app.security import users_loader
+    from disclosure_app.web import context
 
     context.init_app(app)
     users_loader.init_app(app)
@@ -98,10 +90,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from disclosure_app.cli import register_cli
 
     register_cli(app)
-    from disclosure_app import integrity
+    from disclosure_app.audit import integrity
 
     integrity.init_app(app)  # write guard for reconciliation mode; start-up self-check (R-11)
-    from disclosure_app import security_events
+    from disclosure_app.security import events as security_events
 
     security_events.init_app(app)  # authorisation denials into the security event log
     return app
@@ -110,7 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _refuse_signing_key(app: Flask) -> None:
     """The web process must not be able to sign checkpoints (SEC-34): only the public key may
     be configured. A private key anywhere in the configuration stops the app from starting."""
-    from disclosure_app.services.checkpoints import is_private_key, use_demo_public_key
+    from disclosure_app.audit.checkpoints import is_private_key, use_demo_public_key
 
     for name, value in app.config.items():
         if is_private_key(value) or name in ("AUDIT_SIGNING_KEY", "AUDIT_SIGNING_KEY_FILE"):
@@ -128,15 +120,15 @@ def _refuse_signing_key(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from disclosure_app.admin.views import bp as admin_bp
+    from disclosure_app.audit.sensitive import bp as sensitive_bp
     from disclosure_app.audit.views import bp as audit_bp
-    from disclosure_app.auth.views import bp as auth_bp
-    from disclosure_app.dip_sampling import bp as dip_sampling_bp
+    from disclosure_app.cases.views import bp as staff_bp
+    from disclosure_app.decisions.views import bp as dip_sampling_bp
     from disclosure_app.documents.views import bp as documents_bp
-    from disclosure_app.health import bp as health_bp
     from disclosure_app.public.views import bp as public_bp
-    from disclosure_app.sensitive import bp as sensitive_bp
-    from disclosure_app.staff import risk_views  # noqa: F401  (routes on staff_bp)
-    from disclosure_app.staff.views import bp as staff_bp
+    from disclosure_app.risk import views as risk_views  # noqa: F401  (routes on staff_bp)
+    from disclosure_app.security.views import bp as auth_bp
+    from disclosure_app.web.health import bp as health_bp
 
     for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, dip_sampling_bp, admin_bp,
                health_bp, sensitive_bp):

@@ -12,11 +12,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from disclosure_app.context import case_policy, letterhead, now
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit.chain import SystemActor
+from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
-from disclosure_app.services import audit, users
-from disclosure_app.services.audit import SystemActor
-from disclosure_app.services.errors import InputInvalid
+from disclosure_app.security import accounts as users
+from disclosure_app.web.context import case_policy, letterhead, now
 from workflows.roles import Agency, Rank, Role
 
 
@@ -77,7 +78,7 @@ def register_cli(app: Flask) -> None:
 
     _verify_command(audit_group)
     _register_durability_commands(app, audit_group)
-    from disclosure_app import audit_cli
+    from disclosure_app.audit import cli as audit_cli
 
     audit_cli.register(audit_group)
     app.cli.add_command(audit_group)
@@ -131,7 +132,7 @@ def register_cli(app: Flask) -> None:
     def seed_demo() -> None:
         """Create one demo account per role and about ten demo cases, through the real workflow.
         Refused under the production configuration: demo accounts have printed credentials."""
-        from disclosure_app.demo import seed
+        from disclosure_app.operations.demo import seed
 
         if current_app.config.get("PRODUCTION"):
             raise click.ClickException(
@@ -140,7 +141,7 @@ def register_cli(app: Flask) -> None:
         seed(get_session(), echo=click.echo, policy=case_policy(), letterhead=letterhead(),
              cipher=current_app.extensions["totp_cipher"])
 
-    from disclosure_app.dip_sampling.cli import register_cli as register_dip_sample_cli
+    from disclosure_app.decisions.cli import register_cli as register_dip_sample_cli
 
     register_dip_sample_cli(app)
     _explain_read_only(app.cli)
@@ -149,8 +150,8 @@ def register_cli(app: Flask) -> None:
 def _explain_read_only(command: click.Command) -> None:
     """Every command that writes ends with a clear message and exit status 3, not a traceback,
     when the service is read-only after a restore from an older backup (integrity.py)."""
-    from disclosure_app.audit_cli import read_only_exit
-    from disclosure_app.integrity import ReadOnlyMode
+    from disclosure_app.audit.cli import read_only_exit
+    from disclosure_app.audit.integrity import ReadOnlyMode
 
     if isinstance(command, click.Group):
         for sub in command.commands.values():
@@ -171,7 +172,7 @@ def _explain_read_only(command: click.Command) -> None:
 
 
 def _verify_command(audit_group: AppGroup) -> None:
-    from disclosure_app.audit_cli import EXIT_BROKEN, EXIT_OK, read_only_exit
+    from disclosure_app.audit.cli import EXIT_BROKEN, EXIT_OK, read_only_exit
 
     @audit_group.command("verify", epilog=(
         "Exit status: 0 the log is intact and agrees with every signed checkpoint; 1 it does "
@@ -186,8 +187,8 @@ def _verify_command(audit_group: AppGroup) -> None:
         stored and the copies in AUDIT_CHECKPOINT_COPY_DIRS (their signatures too, when
         AUDIT_PUBLIC_KEY is set); exit 1 naming the first bad entry."""
 
-        from disclosure_app.integrity import ReadOnlyMode
-        from disclosure_app.services import checkpoints
+        from disclosure_app.audit import checkpoints
+        from disclosure_app.audit.integrity import ReadOnlyMode
 
         config = current_app.config
         session = get_session()
@@ -222,7 +223,7 @@ def _register_group() -> AppGroup:
     def register_import(file: Path) -> None:
         """Import FILE (JSON Lines, one person a line): all or nothing. A person already held
         (same person_id) is updated. Bad lines are listed and nothing is imported."""
-        from disclosure_app.register.importer import ImportRefused, check_lines, write_records
+        from disclosure_app.risk.register.importer import ImportRefused, check_lines, write_records
 
         at = now()
         size = file.stat().st_size
@@ -256,7 +257,7 @@ def _register_group() -> AppGroup:
 def _record_head(app: Flask, source: str) -> tuple[bool, str]:
     """Write the current chain head to CHAIN_HEAD_RECORD unless writes are paused (after an
     acknowledged restore the record moves to the new history's head, even if that is lower)."""
-    from disclosure_app import integrity
+    from disclosure_app.audit import integrity
 
     path = integrity.record_path(app)
     if path is None:
@@ -308,10 +309,10 @@ def _register_durability_commands(app: Flask, audit_group: AppGroup) -> None:
 def _acknowledge_restore(admin_email: str, reason: str) -> None:
     from sqlalchemy import select
 
-    from disclosure_app import integrity
+    from disclosure_app.audit import integrity
+    from disclosure_app.audit.chain import Category
     from disclosure_app.db import transaction
     from disclosure_app.models import User
-    from disclosure_app.services.audit import Category
 
     reason = reason.strip()
     if not 10 <= len(reason) <= 1000:
@@ -348,7 +349,7 @@ def _acknowledge_restore(admin_email: str, reason: str) -> None:
 
 
 def _backup(directory: Path) -> None:
-    from disclosure_app.services import backup
+    from disclosure_app.operations import backup
 
     url = current_app.config.get("MIGRATION_DATABASE_URL") or current_app.config["DATABASE_URL"]
     try:
@@ -368,8 +369,8 @@ def _backup(directory: Path) -> None:
 
 
 def _restore(directory: Path, target: str, runtime_role: str | None) -> None:
-    from disclosure_app import integrity
-    from disclosure_app.services import backup
+    from disclosure_app.audit import integrity
+    from disclosure_app.operations import backup
 
     role = runtime_role or current_app.config.get("DATABASE_RUNTIME_ROLE")
     try:

@@ -38,7 +38,7 @@ class DefaultConfig:
     CHECK_SOURCES: list[list[str]] | None = None
 
     # Production is the default: a deployment that forgets to say what it is gets every check
-    # (disclosure_app.production). `make run` and the tests set PRODUCTION = False.
+    # (disclosure_app.security.production). `make run` and the tests set PRODUCTION = False.
     PRODUCTION = True
 
     # Sessions and cookies (SECURITY.md SEC-09 … SEC-13). Production forces the `__Host-` name

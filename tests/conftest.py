@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from disclosure_app import create_app
 from disclosure_app.db import get_session
-from disclosure_app.services import users
+from disclosure_app.security import accounts as users
 from tests.databases import (
     ENGINE,
     RUNTIME_ROLE,

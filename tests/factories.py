@@ -17,16 +17,19 @@ from flask import current_app
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from disclosure_app import demo
+from disclosure_app.audit.chain import SystemActor
+from disclosure_app.cases import applications
+from disclosure_app.cases.applications import ApplicationInput, ReferralInput
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
+from disclosure_app.documents import case_documents as documents
 from disclosure_app.models import Case, RegisterPerson, User
-from disclosure_app.register.importer import CheckedFile, write_records
-from disclosure_app.register.records import parse_person
-from disclosure_app.register.sample import conviction, scenarios
-from disclosure_app.services import applications, documents, risk_check, users
-from disclosure_app.services.applications import ApplicationInput, ReferralInput
-from disclosure_app.services.audit import SystemActor
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
+from disclosure_app.risk import risk_check
+from disclosure_app.risk.register.importer import CheckedFile, write_records
+from disclosure_app.risk.register.records import parse_person
+from disclosure_app.risk.register.sample import conviction, scenarios
+from disclosure_app.security import accounts as users
 from workflows.roles import Agency, Rank, Role
 from workflows.status import Route, Status
 
@@ -177,7 +180,7 @@ def totp_code(app: Any, email: str) -> str:
     step and the whole of the next (at least 30 s, however busy the machine). If that step has
     been used already (one person signed in twice in a row), the account's last-used step is
     set back, standing in for the wait (sign-in tests of reuse never come through here)."""
-    from disclosure_app import mfa
+    from disclosure_app.security import mfa
 
     with app.app_context():
         session = get_session()
@@ -195,7 +198,7 @@ def forget_used_code(app: Any, email: str) -> None:
     """After a helper sign-in: the account's last-used step is set back, standing in for the
     minute a person would take before their next code, so a test's own codes of this step and
     the next (tests.security.helpers.code_now) are still fresh."""
-    from disclosure_app import mfa
+    from disclosure_app.security import mfa
 
     with app.app_context():
         session = get_session()

@@ -112,7 +112,7 @@ class Severity(StrEnum):
 @dataclass(frozen=True)
 class CaseFacts:
     """What the checks know about the case, gathered by the web app (see
-    ``disclosure_app.services.rationale_quality.case_facts``)."""
+    ``disclosure_app.decisions.rationale_quality.case_facts``)."""
 
     # Case-specific words and phrases, normalised (see ``normalise``), stop words removed.
     terms: frozenset[str] = frozenset()

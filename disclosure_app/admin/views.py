@@ -9,14 +9,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
-from disclosure_app.access import allow
 from disclosure_app.admin.forms import ApproveResetForm, MfaResetForm, NewUserForm, SetActiveForm
-from disclosure_app.context import now
+from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
-from disclosure_app.security_log import _security_event
-from disclosure_app.services import users
-from disclosure_app.services.errors import InputInvalid
-from disclosure_app.sessions import step_up_required
+from disclosure_app.security import accounts as users
+from disclosure_app.security.events import _security_event
+from disclosure_app.security.sessions import step_up_required
+from disclosure_app.web.access import allow
+from disclosure_app.web.context import now
 from workflows.roles import Agency, Rank, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -124,7 +124,7 @@ def approve_mfa_reset(request_id: int):  # type: ignore[no-untyped-def]
     try:
         user = users.approve_mfa_reset(get_session(), request_id, by=current_user, now=now())
     except users.SecondApproverRequired as exc:
-        from disclosure_app.security_log import authorisation_denied
+        from disclosure_app.security.events import authorisation_denied
 
         authorisation_denied(current_user.id, reason="own mfa reset request")
         return _users_page({"reset": exc.message}, 403)

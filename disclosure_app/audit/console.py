@@ -23,24 +23,21 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from disclosure_app.access import allow
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit import checkpoints, monitoring
+from disclosure_app.audit import queries as audit_queries
+from disclosure_app.audit import reports as audit_reports
 from disclosure_app.audit.forms import _date_field
+from disclosure_app.audit.reports import Report
 from disclosure_app.audit.views import bp
-from disclosure_app.context import now
+from disclosure_app.cases.queue import record_download
 from disclosure_app.db import get_session
-from disclosure_app.pdf.reports import build_report
-from disclosure_app.services import (
-    audit,
-    audit_queries,
-    audit_reports,
-    checkpoints,
-    csv_export,
-    monitoring,
-    security_log,
-    users,
-)
-from disclosure_app.services.audit_reports import Report
-from disclosure_app.services.cases import record_download
+from disclosure_app.documents import csv_export
+from disclosure_app.documents.pdf.reports import build_report
+from disclosure_app.security import accounts as users
+from disclosure_app.security import event_log as security_log
+from disclosure_app.web.access import allow
+from disclosure_app.web.context import now
 from workflows.roles import Role
 
 

@@ -12,8 +12,8 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
+from disclosure_app.audit.queries import action_choices, category_choices
 from disclosure_app.models import User
-from disclosure_app.services.audit_queries import action_choices, category_choices
 
 DATE_HINT = "A UTC date, for example 2026-03-27"
 

@@ -19,15 +19,18 @@ from flask import (
 )
 from flask_login import current_user
 
-from disclosure_app.access import allow
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit import queries as audit_queries
 from disclosure_app.audit.forms import AuditSearchForm
-from disclosure_app.context import now
+from disclosure_app.audit.queries import AuditFilter
+from disclosure_app.cases.queue import record_download, view_case
+from disclosure_app.cases.step_display import role_label
 from disclosure_app.db import get_session
-from disclosure_app.services import audit, audit_queries, csv_export, users
-from disclosure_app.services.audit_queries import AuditFilter
-from disclosure_app.services.cases import record_download, view_case
-from disclosure_app.services.step_display import role_label
-from disclosure_app.sessions import step_up_required
+from disclosure_app.documents import csv_export
+from disclosure_app.security import accounts as users
+from disclosure_app.security.sessions import step_up_required
+from disclosure_app.web.access import allow
+from disclosure_app.web.context import now
 from workflows.roles import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

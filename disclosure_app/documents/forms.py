@@ -14,9 +14,9 @@ from wtforms import IntegerField, SubmitField
 from wtforms.validators import NumberRange
 from wtforms.widgets import HiddenInput
 
-from disclosure_app.form_keys import SubmissionKeyField
-from disclosure_app.services.documents import UNDERTAKING_EVENT
-from disclosure_app.staff.step_forms import Required, rationale_field, wtf_field
+from disclosure_app.cases.step_forms import Required, rationale_field, wtf_field
+from disclosure_app.documents.case_documents import UNDERTAKING_EVENT
+from disclosure_app.web.form_keys import SubmissionKeyField
 from workflows.steps import step_for
 
 UNDERTAKING_SPEC = step_for(UNDERTAKING_EVENT)

@@ -32,25 +32,28 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from disclosure_app.access import allow
-from disclosure_app.auth.views import sends_a_file
-from disclosure_app.context import case_policy, letterhead, now
+from disclosure_app.audit.sensitive import justification, requires_reason
+from disclosure_app.cases import workflow
+from disclosure_app.cases.queue import record_download
+from disclosure_app.cases.step_display import people_names
+from disclosure_app.cases.workflow import load_case_in_scope
+from disclosure_app.core import idempotency
+from disclosure_app.core.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import get_session
+from disclosure_app.documents import case_bundle
+from disclosure_app.documents import case_documents as documents
+from disclosure_app.documents.case_documents import DocumentAltered
 from disclosure_app.documents.forms import SignedUndertakingForm
-from disclosure_app.errors import stale_edit_refused
-from disclosure_app.form_keys import key_is_sound
+from disclosure_app.documents.pdf import records
+from disclosure_app.documents.pdf.records import DocumentTooLong, build_case_record
 from disclosure_app.models import Case, User
-from disclosure_app.pdf import records
-from disclosure_app.pdf.records import DocumentTooLong, build_case_record
-from disclosure_app.sensitive import justification, requires_reason
-from disclosure_app.services import case_bundle, documents, idempotency, workflow
-from disclosure_app.services.cases import record_download
-from disclosure_app.services.documents import DocumentAltered
-from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
-from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
-from disclosure_app.services.step_display import people_names
-from disclosure_app.services.workflow import load_case_in_scope
-from disclosure_app.sessions import step_up_required
+from disclosure_app.security.sessions import step_up_required
+from disclosure_app.security.views import sends_a_file
+from disclosure_app.web.access import allow
+from disclosure_app.web.context import case_policy, letterhead, now
+from disclosure_app.web.errors import stale_edit_refused
+from disclosure_app.web.form_keys import key_is_sound
 from workflows.errors import RationaleRequired
 from workflows.roles import Role
 from workflows.status import Status

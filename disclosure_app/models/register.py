@@ -1,5 +1,5 @@
 """The local offender register: the built-in records source (standing in for a force's
-ViSOR/RMS extract), filled by ``flask register import`` (``disclosure_app.register``).
+ViSOR/RMS extract), filled by ``flask register import`` (``disclosure_app.risk.register``).
 
 Names (with aliases) and addresses are rows of their own so that candidate search reads only
 indexes: ``surname_key`` (a phonetic key), ``date_of_birth`` and ``postcode_key``. Convictions and

@@ -58,7 +58,7 @@ class MfaResetRequest(Base):
 
 
 class RateLimitCounter(Base):
-    """One fixed-window counter of the rate limiter (``disclosure_app.rate_limits``)."""
+    """One fixed-window counter of the rate limiter (``disclosure_app.security.rate_limits``)."""
 
     __tablename__ = "rate_limit_counters"
 

@@ -30,7 +30,8 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime]
 
     # Second factor (TOTP). Secrets are stored encrypted with a key held outside the database
-    # (``disclosure_app.mfa``); the last accepted 30-second step makes every code single-use.
+    # (``disclosure_app.security.mfa``); the last accepted 30-second step makes every code
+    # single-use.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     totp_pending_encrypted: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)

@@ -26,14 +26,14 @@ from wtforms import BooleanField, Field, Form, FormField, RadioField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
-from disclosure_app.context import now
-from disclosure_app.form_keys import SubmissionKeyField
-from disclosure_app.services.applications import (
+from disclosure_app.cases.applications import (
     ApplicantDetails,
     ApplicationInput,
     ChildDetails,
     SubjectDetails,
 )
+from disclosure_app.web.context import now
+from disclosure_app.web.form_keys import SubmissionKeyField
 from workflows.fields import normalise_text, text_problem
 
 NAME_MAX = 100

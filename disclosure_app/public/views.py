@@ -19,18 +19,19 @@ import flask
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from disclosure_app.access import public
-from disclosure_app.context import case_policy, now, timescales
+from disclosure_app.cases import applications
+from disclosure_app.cases.deadlines import deadlines
+from disclosure_app.core import idempotency
+from disclosure_app.core.errors import InputInvalid, StaleCase, StepNotAllowed
+from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import get_session
-from disclosure_app.errors import stale_edit_refused
-from disclosure_app.form_keys import key_is_sound, renew_unless_sound
 from disclosure_app.models import Case
 from disclosure_app.public.forms import ApplicationForm, WithdrawForm, application_input
-from disclosure_app.security_log import _security_event
-from disclosure_app.services import applications, idempotency
-from disclosure_app.services.deadlines import deadlines
-from disclosure_app.services.errors import InputInvalid, StaleCase, StepNotAllowed
-from disclosure_app.services.idempotency import AlreadySubmitted, Purpose
+from disclosure_app.security.events import _security_event
+from disclosure_app.web.access import public
+from disclosure_app.web.context import case_policy, now, timescales
+from disclosure_app.web.errors import stale_edit_refused
+from disclosure_app.web.form_keys import key_is_sound, renew_unless_sound
 from workflows import DisclosureWorkflow
 from workflows.status import PUBLIC_PHASES, Status, public_phase
 

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from disclosure_app import mfa
+from disclosure_app.security import mfa
 from tests.factories import totp_secret_for
 
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from disclosure_app import demo
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, User
+from disclosure_app.operations import demo
 from tests.browser.test_journeys import (
     TODAY_PARTS,
     download,

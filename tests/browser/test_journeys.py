@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from disclosure_app import demo
+from disclosure_app.audit.chain import SystemActor
 from disclosure_app.db import get_session
-from disclosure_app.register.importer import CheckedFile, write_records
-from disclosure_app.register.records import parse_person
-from disclosure_app.services.audit import SystemActor
+from disclosure_app.operations import demo
+from disclosure_app.risk.register.importer import CheckedFile, write_records
+from disclosure_app.risk.register.records import parse_person
 from tests.browser.authenticator import authenticator_code
 from tests.factories import (
     COUNTERSIGN_CONTRADICTION,

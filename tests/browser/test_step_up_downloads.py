@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from disclosure_app import mfa
+from disclosure_app.security import mfa
 from tests.browser.test_journeys import pdf_text, sign_in
 from tests.conftest import discard_database, fresh_database, make_app, serving
 from tests.databases import TestDatabase

@@ -22,10 +22,10 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from disclosure_app.audit import chain as audit
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseInvitation, CaseStep, StoredDocument, User
-from disclosure_app.services import audit
-from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
 from tests.factories import make_case, make_user
 from workflows.roles import Role

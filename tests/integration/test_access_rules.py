@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from disclosure_app.access import access_rule
+from disclosure_app.web.access import access_rule
 from workflows.roles import Role
 
 
@@ -32,7 +32,7 @@ def test_an_endpoint_without_a_rule_is_refused_even_to_staff(db_path, staff):
 
 
 # The steps of signing in that come before anyone is signed in (each checks the pending
-# sign-in in the session itself: see disclosure_app.auth.views).
+# sign-in in the session itself: see disclosure_app.security.views).
 SIGN_IN_STEPS = ("auth.login", "auth.two_factor", "auth.set_up_two_factor",
                  "auth.two_factor_qr", "auth.new_password")
 

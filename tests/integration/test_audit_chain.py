@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
+from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry
 from disclosure_app.models.audit import AuditLogIsAppendOnly
-from disclosure_app.services import audit
 from tests.databases import (
     ENGINE,
     audit_triggers,

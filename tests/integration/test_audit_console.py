@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit.chain import Category, SystemActor
+from disclosure_app.audit.queries import AuditFilter
 from disclosure_app.db import get_session, transaction
 from disclosure_app.models import AuditEntry
-from disclosure_app.services import audit
-from disclosure_app.services.audit import Category, SystemActor
-from disclosure_app.services.audit_queries import AuditFilter
 from tests.conftest import make_app, sign_in
 from tests.databases import superuser
 from tests.factories import make_case
@@ -207,7 +207,7 @@ def test_the_before_cursor_returns_entries_older_than_it(app, closed_case, clien
 
 
 def test_case_trail_shows_every_rationale_limb_and_matching_hash(app, closed_case, clients):
-    from disclosure_app import demo
+    from disclosure_app.operations import demo
 
     response = clients["auditor"].get(f"/audit/cases/{closed_case.id}")
     page = response.get_data(as_text=True)
@@ -317,7 +317,7 @@ def test_an_invalid_export_filter_is_refused_and_not_logged(app, closed_case, cl
 
 
 def test_export_batches_cover_every_matching_entry_once_in_order(app, closed_case):
-    from disclosure_app.services.audit_queries import count_matching, export_batches
+    from disclosure_app.audit.queries import count_matching, export_batches
 
     with app.app_context():
         session = get_session()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from disclosure_app.audit import checkpoints
 from disclosure_app.db import get_session
-from disclosure_app.services import checkpoints
 from tests.conftest import make_app
 from tests.factories import make_case
 from tests.integration.test_audit_trust_holes import add_entries, run

@@ -12,9 +12,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from disclosure_app.audit import monitoring
+from disclosure_app.audit import reports as audit_reports
+from disclosure_app.cases import applications
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry
-from disclosure_app.services import applications, audit_reports, monitoring, risk_check
+from disclosure_app.risk import risk_check
 from tests.conftest import make_app
 from tests.factories import (
     PASSWORD,

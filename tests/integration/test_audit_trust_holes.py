@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from disclosure_app.audit import verify
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit import checkpoints, verify
+from disclosure_app.audit.canonical import chain_hash
+from disclosure_app.audit.chain import Category, SystemActor
 from disclosure_app.db import get_session, transaction
 from disclosure_app.models import AuditEntry
-from disclosure_app.services import audit, checkpoints
-from disclosure_app.services.audit import Category, SystemActor
-from disclosure_app.services.canonical import chain_hash
 from tests.conftest import make_app
 from tests.databases import ENGINE, TestDatabase, superuser, without_audit_guards
 from tests.factories import make_case

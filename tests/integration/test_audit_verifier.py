@@ -16,11 +16,10 @@ import pytest
 from flask import Flask
 
 from disclosure_app import create_app
-from disclosure_app.audit import verify
+from disclosure_app.audit import checkpoints, verify
+from disclosure_app.audit.canonical import chain_hash
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditCheckpoint, AuditEntry
-from disclosure_app.services import checkpoints
-from disclosure_app.services.canonical import chain_hash
 from tests.factories import make_case
 from workflows.status import Status
 

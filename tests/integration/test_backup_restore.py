@@ -23,12 +23,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
+from disclosure_app.audit.chain import chain_length, verify_chain
+from disclosure_app.audit.integrity import RESTORE_ACKNOWLEDGED
+from disclosure_app.cases import applications
 from disclosure_app.db import get_session
-from disclosure_app.integrity import RESTORE_ACKNOWLEDGED
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services import applications
-from disclosure_app.services.audit import chain_length, verify_chain
-from disclosure_app.services.backup import Manifest
+from disclosure_app.operations.backup import Manifest
 from tests.conftest import make_app, sign_in
 from tests.databases import (
     ENGINE,

@@ -21,15 +21,16 @@ from flask import render_template
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
-from disclosure_app import demo
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit.canonical import chain_hash
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
+from disclosure_app.documents import case_bundle
+from disclosure_app.documents.case_documents import safe_filename
 from disclosure_app.documents.views import case_documents
 from disclosure_app.models import Applicant, AuditEntry, Case, CaseStep, StoredDocument, User
-from disclosure_app.services import audit, case_bundle
-from disclosure_app.services.canonical import chain_hash
-from disclosure_app.services.documents import safe_filename
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.conftest import complete_second_factor, make_app, sign_in
 from tests.factories import (
     DISCLOSE,

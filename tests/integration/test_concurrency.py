@@ -24,13 +24,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from disclosure_app import demo
+from disclosure_app.audit import chain as audit
+from disclosure_app.cases import applications
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.errors import StaleCase
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session, transaction
 from disclosure_app.models import AuditEntry, Case, CaseStep, ChainHead, SubmissionKey
-from disclosure_app.services import applications, audit
-from disclosure_app.services.errors import StaleCase
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.conftest import sign_in
 from tests.factories import DISCLOSE, NO_DISCLOSURE, make_user, referral_input, resolve_risk_check
 from workflows.roles import Role

@@ -9,11 +9,11 @@ from html import unescape
 
 import pytest
 
-from disclosure_app import demo
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
 from disclosure_app.models import Applicant, Case, CaseStep
-from disclosure_app.services.errors import InputInvalid
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.factories import SUBJECT_ADDRESS, make_case, record_undertaking
 from tests.integration.test_staff_steps import form_payload, snapshot, version_of
 from workflows.status import Status

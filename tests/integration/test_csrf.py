@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
 from tests.factories import PASSWORD, make_case, make_user
 from workflows.roles import Role

@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep, User
-from disclosure_app.services import audit
 from tests.databases import audit_triggers, guard_trigger_names, superuser, without_audit_guards
 from workflows.status import Route, Stage, Status
 

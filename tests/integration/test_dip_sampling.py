@@ -22,16 +22,17 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select, update
 
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit.chain import Category
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.errors import InputInvalid, StepNotAllowed
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
-from disclosure_app.dip_sampling import bp as dip_bp
-from disclosure_app.dip_sampling.cli import register_cli as register_dip_cli
+from disclosure_app.decisions import dip_sampling
+from disclosure_app.decisions.cli import register_cli as register_dip_cli
+from disclosure_app.decisions.dip_sampling import population_query, previous_month
+from disclosure_app.decisions.views import bp as dip_bp
 from disclosure_app.models import AuditEntry, Case, DipSample, DipSampleDraw, User
-from disclosure_app.services import audit, dip_sampling
-from disclosure_app.services.audit import Category
-from disclosure_app.services.dip_sampling import population_query, previous_month
-from disclosure_app.services.errors import InputInvalid, StepNotAllowed
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
 from tests.factories import COUNTERSIGN_CONTRADICTION, NO_DISCLOSURE, make_case, make_user
 from tests.integration.test_query_plans import plan, reads_through_an_index_on, scans_the_whole

@@ -13,11 +13,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from disclosure_app import demo
+from disclosure_app.audit import chain as audit
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services import audit
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.factories import give_reason, make_case
 from workflows.status import Status
 
@@ -134,7 +134,7 @@ def test_markup_typed_by_an_officer_is_printed_literally(app, staff, clients):
 
 def test_a_record_over_the_page_cap_is_refused_and_not_logged(app, closed_case, clients,
                                                               monkeypatch):
-    from disclosure_app.pdf import records
+    from disclosure_app.documents.pdf import records
 
     monkeypatch.setattr(records, "MAX_PAGES", 1)
     response = _download(clients["auditor"], closed_case.id)

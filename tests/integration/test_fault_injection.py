@@ -22,11 +22,11 @@ from flask import Flask
 from sqlalchemy import event, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
+from disclosure_app.audit import chain as audit_service
+from disclosure_app.audit.chain import verify_chain
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services import audit as audit_service
-from disclosure_app.services.audit import verify_chain
-from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app, sign_in
 from tests.databases import ENGINE, TestDatabase, superuser
 from tests.factories import SIGNED_COPY, make_case

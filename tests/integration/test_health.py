@@ -8,9 +8,9 @@ import logging
 
 from sqlalchemy import make_url, text
 
+from disclosure_app.audit.chain import chain_length, verify_chain
+from disclosure_app.audit.integrity import durability_problems, verify_tail
 from disclosure_app.db import get_engine, get_session
-from disclosure_app.integrity import durability_problems, verify_tail
-from disclosure_app.services.audit import chain_length, verify_chain
 from tests.conftest import make_app
 from tests.databases import without_audit_guards
 from tests.factories import SUBJECT_NAME, make_case, make_user
@@ -61,7 +61,7 @@ def test_a_corrupted_entry_near_the_head_raises_a_critical_alarm_at_start_up(
     assert newest > 6
     corrupt_entry(database, newest - 5)
 
-    with caplog.at_level(logging.INFO, logger="disclosure_app.integrity"):
+    with caplog.at_level(logging.INFO, logger="disclosure_app.audit.integrity"):
         restarted = make_app(database)
     try:
         alarms = [r for r in caplog.records if r.levelno == logging.CRITICAL]
@@ -79,7 +79,7 @@ def test_a_corrupted_entry_near_the_head_raises_a_critical_alarm_at_start_up(
 
 def test_an_intact_chain_starts_without_an_alarm(app, staff, database, caplog):
     make_case(app, Status.initial_checks, officer=staff["case_officer"])
-    with caplog.at_level(logging.INFO, logger="disclosure_app.integrity"):
+    with caplog.at_level(logging.INFO, logger="disclosure_app.audit.integrity"):
         restarted = make_app(database)
     restarted.extensions["db_engine"].dispose()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -92,7 +92,7 @@ def test_start_up_reverifies_only_the_newest_entries(app, staff, database, caplo
     newest = head_seq(app)
     corrupt_entry(database, 2)
 
-    with caplog.at_level(logging.INFO, logger="disclosure_app.integrity"):
+    with caplog.at_level(logging.INFO, logger="disclosure_app.audit.integrity"):
         restarted = make_app(database, STARTUP_VERIFY_ENTRIES=5)
     try:
         assert not [r for r in caplog.records if r.levelno == logging.CRITICAL]
@@ -138,7 +138,7 @@ def test_start_up_checks_the_engines_durability_settings(database, caplog):
     """SQLite: WAL with synchronous=FULL and foreign keys on every connection, and no warning.
     PostgreSQL: the throwaway test cluster runs with fsync off, and start-up says so (a
     production cluster must not)."""
-    with caplog.at_level(logging.WARNING, logger="disclosure_app.integrity"):
+    with caplog.at_level(logging.WARNING, logger="disclosure_app.audit.integrity"):
         app = make_app(database)
     warned = " ".join(r.getMessage() for r in caplog.records if "durability" in r.getMessage())
     with app.app_context(), get_engine().connect() as conn:

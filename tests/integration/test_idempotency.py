@@ -20,18 +20,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from disclosure_app import demo
-from disclosure_app.db import get_session
-from disclosure_app.models import AuditEntry, Case, CaseStep, SubmissionKey
-from disclosure_app.services import applications
-from disclosure_app.services.idempotency import (
+from disclosure_app.cases import applications
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.idempotency import (
     KEY_MISUSED,
     KEY_PROBLEM,
     AlreadySubmitted,
     is_well_formed,
     new_key,
 )
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.db import get_session
+from disclosure_app.models import AuditEntry, Case, CaseStep, SubmissionKey
+from disclosure_app.operations import demo
 from tests.conftest import sign_in
 from tests.factories import application_input, make_case, make_user, referral_input
 from tests.integration.test_public_journey import (

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from disclosure_app.audit.chain import SystemActor
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry
-from disclosure_app.register.importer import CheckedFile, write_records
-from disclosure_app.register.records import parse_person
-from disclosure_app.services.audit import SystemActor
+from disclosure_app.risk.register.importer import CheckedFile, write_records
+from disclosure_app.risk.register.records import parse_person
 from tests.factories import (
     SUBJECT_PERSON_ID,
     ensure_test_register,

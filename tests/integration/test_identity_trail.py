@@ -12,9 +12,9 @@ from html import unescape
 from pypdf import PdfReader
 
 from disclosure_app.db import get_session
+from disclosure_app.documents.pdf.records import build_case_record
 from disclosure_app.models import Case
-from disclosure_app.pdf.records import build_case_record
-from disclosure_app.services import risk_check
+from disclosure_app.risk import risk_check
 from tests.factories import SUBJECT_PERSON_ID, give_reason, make_case
 from workflows.status import Status
 

@@ -36,9 +36,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select, text
 
 from disclosure_app import create_app
+from disclosure_app.audit.chain import verify_chain
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services.audit import verify_chain
 from tests.conftest import BASE_CONFIG, make_app
 from tests.databases import TestDatabase, superuser
 from tests.factories import form_started_long_ago
@@ -80,7 +80,7 @@ def server_app() -> Flask:
 
 
 def _stall_after_audit_insert(marker: Path) -> None:
-    from disclosure_app.services import audit
+    from disclosure_app.audit import chain as audit
 
     real_append = audit.append
 

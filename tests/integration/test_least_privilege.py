@@ -19,10 +19,10 @@ from flask import Flask
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_engine, get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
 from disclosure_app.models.audit import AuditLogIsAppendOnly
-from disclosure_app.services import audit
 from tests.databases import (
     ENGINE,
     OWNER_ROLE,

@@ -22,10 +22,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from disclosure_app.audit import chain as audit
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services import audit
-from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import complete_second_factor, make_app
 from tests.factories import PASSWORD, make_case, resolve
 from workflows.status import Route, Status

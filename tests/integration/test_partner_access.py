@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from disclosure_app import demo
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep, User
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.factories import make_case, make_user, record_undertaking, resolve
 from workflows.roles import Agency, Role
 from workflows.status import Status

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 from werkzeug.datastructures import MultiDict
 
+from disclosure_app.core.errors import InputInvalid
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import Base, get_session
 from disclosure_app.models import Applicant, AuditEntry, Case, Child, Subject
-from disclosure_app.services.errors import InputInvalid
-from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
 from tests.factories import SUBJECT_NAME, form_started_long_ago, make_case
 from workflows.status import STAGE_LABELS, STATUS_LABELS, Status
@@ -325,7 +325,7 @@ def test_a_business_rule_refusal_from_the_service_is_shown_on_the_form(app, clie
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise InputInvalid({"subject-full_name": "We could not accept this name"})
 
-    monkeypatch.setattr("disclosure_app.services.applications.submit_application", refuse)
+    monkeypatch.setattr("disclosure_app.cases.applications.submit_application", refuse)
     response = client.post("/apply/submit", data=valid_answers())
     page = response.get_data(as_text=True)
     assert response.status_code == 400

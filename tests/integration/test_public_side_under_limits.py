@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
-from disclosure_app import demo
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, SecurityEvent
-from disclosure_app.services.idempotency import new_key
+from disclosure_app.operations import demo
 from tests.conftest import make_app
 from tests.factories import PASSWORD
 from tests.integration.test_public_journey import count, hidden_fields, squash, valid_answers
@@ -154,7 +154,7 @@ def test_a_refused_status_page_says_when_and_gives_101_and_999(database):
 def test_a_503_on_the_application_keeps_every_answer_and_sends_it_again(app, client,
                                                                          monkeypatch):
     sent = _checked(client, concern='He said "<script>x</script>"')
-    monkeypatch.setattr("disclosure_app.services.applications.submit_application", _locked)
+    monkeypatch.setattr("disclosure_app.cases.applications.submit_application", _locked)
     refused = client.post("/apply/submit", data=MultiDict(sent))
     page = refused.get_data(as_text=True)
     assert refused.status_code == 503
@@ -171,7 +171,7 @@ def test_a_503_on_the_application_keeps_every_answer_and_sends_it_again(app, cli
 
 
 def test_a_503_on_a_staff_form_keeps_what_was_typed(app, clients, monkeypatch):
-    monkeypatch.setattr("disclosure_app.services.applications.open_right_to_know", _locked)
+    monkeypatch.setattr("disclosure_app.cases.applications.open_right_to_know", _locked)
     typed = right_to_know_payload(risk_summary='Typed by hand "<i>x</i>" & more')
     response = clients["case_officer"].post("/staff/right-to-know/new", data=typed)
     page = response.get_data(as_text=True)
@@ -184,14 +184,14 @@ def test_a_503_on_a_staff_form_keeps_what_was_typed(app, clients, monkeypatch):
 
 
 def test_a_503_never_keeps_a_password_or_a_code(app, client, staff, monkeypatch):
-    monkeypatch.setattr("disclosure_app.services.sign_in.check_password", _locked)
+    monkeypatch.setattr("disclosure_app.security.sign_in.check_password", _locked)
     response = client.post("/staff/sign-in", data={"email": staff["case_officer"].email,
                                                    "password": PASSWORD})
     page = response.get_data(as_text=True)
     assert response.status_code == 503
     assert PASSWORD not in page
     assert 'name="password"' not in page
-    monkeypatch.setattr("disclosure_app.services.sign_in.check_code", _locked)
+    monkeypatch.setattr("disclosure_app.security.sign_in.check_code", _locked)
     response = client.post("/staff/two-factor", data={"code": "492039"})
     assert "492039" not in response.get_data(as_text=True)
 

@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import Select, text
 from sqlalchemy.orm import Session
 
+from disclosure_app.audit.queries import AuditFilter, search_query
+from disclosure_app.cases.queue import QueueFilter, queue_query
 from disclosure_app.models import User
-from disclosure_app.services.audit_queries import AuditFilter, search_query
-from disclosure_app.services.cases import QueueFilter, queue_query
 from tests.databases import ENGINE, superuser
 from tests.factories import make_user
 from workflows.roles import Role

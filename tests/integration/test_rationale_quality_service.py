@@ -1,4 +1,4 @@
-"""The rationale quality checks with the database (disclosure_app.services.rationale_quality):
+"""The rationale quality checks with the database (disclosure_app.decisions.rationale_quality):
 boilerplate found between two cases through the stored shingle fingerprints, the facts a
 decision is checked against, and the one indexed query that finds near-verbatim copies."""
 
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import transaction
-from disclosure_app.models import Case, RationaleFingerprint
-from disclosure_app.services.rationale_quality import (
+from disclosure_app.decisions.rationale_quality import (
     QualitySettings,
     case_facts,
     check,
@@ -21,7 +21,7 @@ from disclosure_app.services.rationale_quality import (
     similar_query,
     similar_rationales,
 )
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.models import Case, RationaleFingerprint
 from tests.databases import ENGINE, superuser
 from tests.factories import make_case
 from tests.integration.test_query_plans import plan, scans_the_whole

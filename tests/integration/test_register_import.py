@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, RegisterImport, RegisterName, RegisterPerson
-from disclosure_app.register.sample import SAMPLE_FILE, generate, scenarios
-from disclosure_app.services import audit
+from disclosure_app.risk.register.sample import SAMPLE_FILE, generate, scenarios
 
 GOOD = scenarios()[0]  # Mark Ellison
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from disclosure_app.models import CaseLinkKey, RegisterPerson
-from disclosure_app.register.source import dob_query, name_query, postcode_query
+from disclosure_app.risk.register.source import dob_query, name_query, postcode_query
 from tests.integration.test_query_plans import plan, reads_through_an_index_on, scans_the_whole
 
 WINDOW = (date(1975, 1, 1), date(1979, 12, 31))

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from disclosure_app import demo
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
-from disclosure_app.services import risk_check
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
+from disclosure_app.risk import risk_check
 from tests.factories import (
     SUBJECT_PERSON_ID,
     application_input,
@@ -148,7 +148,7 @@ def decide_disclosure(app, client, case_id: int) -> Any:
 
     with app.app_context():
         version = get_session().get(Case, case_id).version
-    from disclosure_app import demo
+    from disclosure_app.operations import demo
 
     payload = form_payload("approve_disclosure_to_applicant", resolve(demo.DISCLOSE,
                            datetime.now(UTC)), version, rationale="Necessary and proportionate.")
@@ -190,7 +190,7 @@ def test_no_trace_allows_no_disclosure_but_never_a_disclosure(app, staff, client
     assert fresh(app, case.id).subject_identity == "no_trace"
     # The assessment cannot attribute information to an untraced subject.
     record_all_checks(officer, case.id)
-    from disclosure_app import demo
+    from disclosure_app.operations import demo
     with app.app_context():
         session = get_session()
         user = staff["case_officer"]
@@ -218,7 +218,7 @@ def complete_assessment(app, client, case_id: int, data: dict[str, Any]) -> Any:
 
 
 def test_the_assessment_cannot_complete_until_every_check_is_resolved(app, staff, clients):
-    from disclosure_app import demo
+    from disclosure_app.operations import demo
 
     case = case_at(app, staff)
     officer = clients["case_officer"]
@@ -313,8 +313,8 @@ def test_cases_about_the_same_subject_link_and_a_repeat_after_a_disclosure_is_fl
 def test_a_case_can_be_linked_by_hand_with_a_reason(app, staff, clients):
     one = case_at(app, staff)
     with app.app_context():
-        from disclosure_app.services import applications
-        from disclosure_app.services.applications import SubjectDetails
+        from disclosure_app.cases import applications
+        from disclosure_app.cases.applications import SubjectDetails
 
         unrelated = replace(application_input(), subject=SubjectDetails(
             full_name="Unrelated Person", relationship_to_child="Uncle"))

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from disclosure_app.audit.canonical import sha256_hex
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import AccessReason, Applicant, AuditEntry, Case, Child, Subject
-from disclosure_app.services.canonical import sha256_hex
-from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
 from tests.factories import SUBJECT_NAME, give_reason, make_case
 from workflows.status import Route, Status

@@ -12,10 +12,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from disclosure_app.audit import monitoring
+from disclosure_app.audit.canonical import sha256_hex
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, SecurityEvent
-from disclosure_app.services import monitoring
-from disclosure_app.services.canonical import sha256_hex
 from tests.conftest import make_app, sign_in
 from tests.factories import PASSWORD, SUBJECT_NAME, give_reason, make_case, make_user
 from workflows.roles import Role
@@ -75,8 +75,8 @@ def test_a_csrf_failure_is_logged_without_the_token(database, staff):
 
 
 def test_control_characters_cannot_forge_a_second_log_line(app, staff, caplog):
-    from disclosure_app.services import security_log
-    from disclosure_app.services.security_log import Kind, RequestInfo
+    from disclosure_app.security import event_log as security_log
+    from disclosure_app.security.event_log import Kind, RequestInfo
 
     with app.app_context(), caplog.at_level("INFO", logger="disclosure_app.security"):
         security_log.record(get_session(), Kind.authorisation_denied,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from disclosure_app import mfa
+from disclosure_app.security import mfa
 from tests.factories import PASSWORD, totp_code
 
 

@@ -1,5 +1,5 @@
+from disclosure_app.audit.chain import verify_chain
 from disclosure_app.db import get_session
-from disclosure_app.services.audit import verify_chain
 from tests.factories import make_case
 from workflows.status import Route, Status
 

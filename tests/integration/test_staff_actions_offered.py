@@ -12,11 +12,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
-from disclosure_app import demo, mfa
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import Case
-from disclosure_app.services import risk_check
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
+from disclosure_app.risk import risk_check
+from disclosure_app.security import mfa
 from tests.factories import DISCLOSE, make_case, record_undertaking, resolve, totp_secret_for
 from tests.integration.test_staff_steps import form_payload, snapshot
 from workflows.status import Status

@@ -10,11 +10,11 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from disclosure_app import demo
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.factories import SUBJECT_NAME, give_reason, make_case, path_to
 from workflows import MAY_SEND, DisclosureWorkflow
 from workflows.status import Status

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from disclosure_app.cases.applications import Timescales
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
-from disclosure_app.services.applications import Timescales
-from disclosure_app.services.workflow import StepRequest, take_step
 from tests.conftest import sign_in
 from tests.factories import SUBJECT_NAME, make_case, make_user
 from workflows.roles import Role

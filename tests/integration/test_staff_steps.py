@@ -15,12 +15,12 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from disclosure_app import demo
+from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.core.errors import StepNotAllowed
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, CaseStep
-from disclosure_app.services.errors import StepNotAllowed
-from disclosure_app.services.idempotency import new_key
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.operations import demo
 from tests.conftest import complete_second_factor, sign_in
 from tests.factories import (
     DISCLOSE,

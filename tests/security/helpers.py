@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from disclosure_app import mfa
+from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
 from disclosure_app.models import (
     Case,
@@ -23,7 +23,7 @@ from disclosure_app.models import (
     SubmissionKey,
     User,
 )
-from disclosure_app.services import audit
+from disclosure_app.security import mfa
 from tests.factories import PASSWORD, totp_secret_for
 
 TOKEN_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from disclosure_app.context import now
+from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
-from disclosure_app.hash_slots import HashSlotsBusy
 from disclosure_app.models import User
-from disclosure_app.services import sign_in
-from disclosure_app.services.errors import InputInvalid
+from disclosure_app.security import sign_in
+from disclosure_app.security.hash_slots import HashSlotsBusy
+from disclosure_app.web.context import now
 from tests.factories import PASSWORD
 
 

@@ -19,9 +19,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseStep, User
-from disclosure_app.services.idempotency import new_key
 from tests.conftest import make_app
 from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers

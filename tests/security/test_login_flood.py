@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from disclosure_app.services import users
+from disclosure_app.security import accounts as users
 from tests.conftest import make_app, serving
 from tests.factories import PASSWORD
 from tests.security.helpers import code_now

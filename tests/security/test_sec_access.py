@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from disclosure_app import demo
-from disclosure_app.access import access_rule
 from disclosure_app.db import get_session
 from disclosure_app.models import AuditEntry, Case, User
+from disclosure_app.operations import demo
+from disclosure_app.web.access import access_rule
 from tests.factories import DISCLOSE, make_case, resolve
 from tests.integration.test_staff_steps import form_payload
 from tests.security.helpers import events, written

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from disclosure_app import mfa, passwords
 from disclosure_app.db import get_session
 from disclosure_app.models import User
-from disclosure_app.services import users
+from disclosure_app.security import accounts as users
+from disclosure_app.security import mfa, passwords
 from tests.conftest import make_app, sign_in
 from tests.factories import DISCLOSE, PASSWORD, make_case, make_user, totp_secret_for
 from tests.integration.test_staff_steps import form_payload

@@ -10,7 +10,7 @@ import time
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from disclosure_app.hash_slots import hash_slot
+from disclosure_app.security.hash_slots import hash_slot
 from tests.conftest import make_app, sign_in
 from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers
@@ -297,7 +297,7 @@ def test_sec30_password_checks_wait_for_a_free_slot_and_refuse_when_busy(databas
 
 
 def test_sec30_generated_documents_have_a_page_cap():
-    from disclosure_app.pdf.layout import MAX_PAGES
+    from disclosure_app.documents.pdf.layout import MAX_PAGES
 
     assert 0 < MAX_PAGES <= 200
     assert json.loads(json.dumps({"cap": MAX_PAGES}))["cap"] == MAX_PAGES

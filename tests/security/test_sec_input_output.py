@@ -10,9 +10,9 @@ from pypdf import PdfReader
 from werkzeug.datastructures import MultiDict
 
 from disclosure_app import PROJECT_ROOT
+from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
-from disclosure_app.services.csv_export import csv_lines, neutralise
-from disclosure_app.services.workflow import StepRequest, take_step
+from disclosure_app.documents.csv_export import csv_lines, neutralise
 from tests.factories import give_reason, make_case
 from tests.integration.test_public_journey import hidden_fields, valid_answers
 from tests.integration.test_staff_steps import form_payload
@@ -187,7 +187,7 @@ def test_sec23_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
 
 
 def test_sec23_the_auditors_export_neutralises_staff_names(app, clients, staff):
-    from disclosure_app.services import users
+    from disclosure_app.security import accounts as users
     from tests.factories import make_user
     from workflows.roles import Role
 

@@ -18,11 +18,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from disclosure_app import PROJECT_ROOT, create_app
+from disclosure_app.audit import chain as audit
+from disclosure_app.audit.canonical import sha256_hex
 from disclosure_app.db import get_engine, get_session
 from disclosure_app.models import AuditEntry, Case, User
-from disclosure_app.production import ProductionRefused
-from disclosure_app.services import audit
-from disclosure_app.services.canonical import sha256_hex
+from disclosure_app.security.production import ProductionRefused
 from tests.conftest import BASE_CONFIG, make_app, sign_in
 from tests.databases import ENGINE, without_audit_guards
 from tests.factories import PASSWORD, give_reason, make_case, totp_secret_for
@@ -64,7 +64,7 @@ def test_sec31_each_kind_of_processing_writes_one_complete_log_entry(app, staff,
 
 
 def test_sec31_erasure_entries_hold_no_content(app):
-    from disclosure_app.services.audit import Category
+    from disclosure_app.audit.chain import Category
 
     assert {c.value for c in Category} == {"collection", "alteration", "consultation",
                                            "disclosure", "combination", "erasure"}
@@ -182,7 +182,7 @@ def test_sec35_production_refuses_debug_and_a_broken_access_check_refuses(app, s
                                                                          monkeypatch):
     with pytest.raises(ProductionRefused, match="DEBUG"):
         create_app({**_production_config(), "DEBUG": True})
-    from disclosure_app import access
+    from disclosure_app.web import access
 
     def broken(view):  # type: ignore[no-untyped-def]
         raise RuntimeError("policy store unavailable")
@@ -269,7 +269,7 @@ def test_sec38_production_refuses_a_network_database_without_verified_tls():
     with pytest.raises(ProductionRefused, match="sslmode=verify-full"):
         create_app(_production_config(
             DATABASE_URL="postgresql+psycopg://app:pw@db.example/disclosure?sslmode=require"))
-    from disclosure_app.production import _database_problems
+    from disclosure_app.security.production import _database_problems
 
     assert _database_problems(
         "postgresql+psycopg://app:pw@db.example/disclosure?sslmode=verify-full") == []

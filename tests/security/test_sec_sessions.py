@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 
-from disclosure_app import mfa
+from disclosure_app.security import mfa
 from tests.conftest import make_app, sign_in
 from tests.factories import DISCLOSE, PASSWORD, make_case, totp_secret_for
 from tests.integration.test_staff_steps import form_payload

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from limits import parse_many
 
-from disclosure_app import mfa
+from disclosure_app.security import mfa
 from tests.smoke.conftest import new_visitor
 from tests.smoke.shipped import ShippedServer, Visitor
 

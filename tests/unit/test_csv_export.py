@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from disclosure_app.documents.csv_export import AUDIT_COLUMNS, audit_row, csv_lines, neutralise
 from disclosure_app.models import AuditEntry
-from disclosure_app.services.csv_export import AUDIT_COLUMNS, audit_row, csv_lines, neutralise
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from statemachine.exceptions import TransitionNotAllowed
 
-from disclosure_app import demo
+from disclosure_app.operations import demo
 from workflows import (
     ActorNotPermitted,
     DecisionMakerNotEligible,

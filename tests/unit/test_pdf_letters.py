@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from disclosure_app.pdf.letters import OutcomeLetter, build_outcome_letter
-from disclosure_app.pdf.undertaking import Undertaking, build_undertaking
+from disclosure_app.documents.pdf.letters import OutcomeLetter, build_outcome_letter
+from disclosure_app.documents.pdf.undertaking import Undertaking, build_undertaking
 
 FORCE = "Northshire Police"
 HOSTILE = ('<b>unclosed <img src="/etc/passwd"> <a href="javascript:alert(1)">x</a> '

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from disclosure_app import demo
+from disclosure_app.documents.pdf import records
+from disclosure_app.documents.pdf.records import DocumentTooLong, build_case_record
 from disclosure_app.models import Case, CaseStep
-from disclosure_app.pdf import records
-from disclosure_app.pdf.records import DocumentTooLong, build_case_record
+from disclosure_app.operations import demo
 from workflows.roles import Role
 from workflows.status import Route, Status
 

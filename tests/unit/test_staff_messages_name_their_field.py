@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
-from disclosure_app.staff.step_forms import form_class_for, lower_first
+from disclosure_app.cases.step_forms import form_class_for, lower_first
 from workflows.fields import Kind
 from workflows.steps import STEPS, step_for
 

@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import Length
 
-from disclosure_app.staff.step_forms import (
+from disclosure_app.cases.step_forms import (
     LIMB_NAMES,
     LIMBS_HEADING,
     form_class_for,

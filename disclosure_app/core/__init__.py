@@ -1,0 +1,2 @@
+"""What every concern's services share: the errors they raise (``errors``) and the one-time
+form keys that make a form sent twice change things once (``idempotency``)."""

@@ -1,0 +1,1 @@
+"""Running the service: checked backups and restores, and the demo data `make run` seeds."""

@@ -1,1 +1,0 @@
-"""Use cases. Each public function that changes data is one transaction (``db.transaction``)."""

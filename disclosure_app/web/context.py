@@ -1,0 +1,117 @@
+"""Per-app settings that views hand to services, and what every template can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from disclosure_app.cases.applications import Timescales
+from disclosure_app.db import utcnow
+from disclosure_app.documents.case_documents import Letterhead
+from workflows.checks import DEFAULT_CHECK_SOURCES
+from workflows.policy import CasePolicy
+from workflows.roles import Rank, Role
+from workflows.status import STAGE_LABELS, Stage, Status, stage_of
+
+
+def case_policy() -> CasePolicy:
+    return current_app.extensions["case_policy"]
+
+
+def letterhead() -> Letterhead:
+    """The force's details printed on generated documents."""
+    config = current_app.config
+    return Letterhead(config["FORCE_NAME"], str(config["FORCE_PHONE_NON_EMERGENCY"]))
+
+
+def timescales() -> Timescales:
+    return current_app.extensions["timescales"]
+
+
+def now() -> datetime:
+    """The current UTC time; tests may install a fixed clock as ``app.config['CLOCK']``."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else utcnow()
+
+
+def _format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    return "" if value is None else value.strftime(fmt)
+
+
+def _format_date(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%d %B %Y")
+
+
+def _check_sources(app: Flask) -> tuple[tuple[str, str], ...]:
+    configured = app.config.get("CHECK_SOURCES")
+    if not configured:
+        return DEFAULT_CHECK_SOURCES
+    sources = tuple((str(code), str(label)) for code, label in configured)
+    codes = [code for code, _ in sources]
+    if len(set(codes)) != len(codes) or not all(c.isidentifier() for c in codes):
+        raise ValueError("CHECK_SOURCES needs unique codes made of letters, digits and _")
+    return sources
+
+
+def init_app(app: Flask) -> None:
+    rank = Rank.parse(app.config["MIN_DECISION_RANK"]) or Rank.inspector
+    app.extensions["case_policy"] = CasePolicy(
+        min_decision_rank=rank,
+        rationale_min_chars=int(app.config["RATIONALE_MIN_CHARS"]),
+        boilerplate_overlap=float(app.config["BOILERPLATE_OVERLAP"]),
+        check_sources=_check_sources(app),
+    )
+    app.extensions["timescales"] = Timescales(
+        initial_checks_hours=int(app.config["INITIAL_CHECKS_HOURS"]),
+        interview_days=int(app.config["INTERVIEW_DAYS"]),
+        overall_days=int(app.config["OVERALL_DAYS"]),
+    )
+    app.jinja_env.filters["datetime"] = _format_datetime
+    app.jinja_env.filters["date"] = _format_date
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "nav_items": staff_navigation(),
+            "Status": Status,
+            "Stage": Stage,
+            "STAGE_LABELS": STAGE_LABELS,
+            "stage_of": stage_of,
+        }
+
+
+# Staff navigation by role: (label, endpoint, roles).
+_NAV = [
+    ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
+    ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
+    ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
+    ("Audit log", "audit.index", {Role.auditor}),
+    ("Integrity", "audit.integrity", {Role.auditor}),
+    ("Consultations", "audit.consultations", {Role.auditor}),
+    ("Staff activity", "audit.staff_activity", {Role.auditor}),
+    ("Disclosures", "audit.disclosures", {Role.auditor}),
+    ("Alerts", "audit.alerts", {Role.auditor}),
+    ("Security events", "audit.security_events", {Role.auditor}),
+    ("Staff accounts", "admin.users", {Role.admin}),
+]
+
+
+def staff_navigation() -> list[dict[str, Any]]:
+    if not current_user or not current_user.is_authenticated:
+        return []
+    items = []
+    for label, endpoint, roles in _NAV:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            href = url_for(endpoint)
+            items.append({"text": label, "href": href, "active": request.path == href})
+    return items
