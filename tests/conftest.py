@@ -40,7 +40,7 @@ from workflows.roles import Rank, Role
 users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 # What the in-process tests change from the shipped configuration, each a setting a deployment
-# could change too (the README's Tests section lists them). CSRF protection, rate limits
+# could change too (docs/testing.md lists them). CSRF protection, rate limits
 # (counted in each test's own fresh database) and the public form's minimum fill time
 # (tests.factories.form_started_long_ago) stay ON, as shipped. The browser journeys and
 # tests/smoke run the shipped configuration itself on a real server.

@@ -1,6 +1,6 @@
 """One line of a register file: parsed, validated and turned into a typed record.
 
-The file format is documented field by field in the README ("The offender register file").
+The file format is documented field by field in docs/register.md ("The file format").
 Validation is strict: an unknown field, an unknown enum value or an impossible date is an error
 on that line (never silently dropped), because a register that quietly lost a conviction or an
 alias would mislead a risk check.
