@@ -1,8 +1,10 @@
 """Staff pages: the case queue, the case page, one form per workflow step, and opening a Right
 to Know case.
 
-Views stay thin: validate a form, call one service, flash, redirect (PRG). The workflow machine
-has the last word on every step: a POST always goes to ``take_step``, whatever the page showed.
+Views stay thin: validate a form, call one service, flash, redirect (PRG). A step form's POST is
+one call, ``step_requests.send``, whose outcome the view turns into a response; the workflow
+machine has the last word on every step (a POST that saves always goes to ``take_step``,
+whatever the page showed).
 
 Every form carries a one-time key (``services.idempotency``): sent twice, it is saved once, and
 the repeat lands on the case, told so. Sent after someone else changed the case, it is refused
@@ -27,7 +29,7 @@ from flask import (
 from flask_login import current_user
 
 from disclosure_app.audit import sensitive
-from disclosure_app.cases import applications, workflow
+from disclosure_app.cases import applications, step_requests, workflow
 from disclosure_app.cases import queue as cases
 from disclosure_app.cases.deadlines import deadlines, overdue_labels
 from disclosure_app.cases.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
@@ -42,7 +44,7 @@ from disclosure_app.cases.step_forms import (
     shown_values,
 )
 from disclosure_app.core import idempotency
-from disclosure_app.core.errors import InputInvalid, StaleCase
+from disclosure_app.core.errors import InputInvalid
 from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import get_session
 from disclosure_app.documents.views import case_documents
@@ -59,18 +61,10 @@ from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
 from workflows import MAY_SEND
 from workflows.errors import (
-    GateClosed,
-    PreconditionUnmet,
     RationaleRequired,
 )
 from workflows.fields import Kind, StepSpec
 from workflows.policy import APPROVAL_EVENTS
-from workflows.rationale_quality import (
-    ACKNOWLEDGEMENT_FIELD,
-    EXPLANATION_FIELD,
-    Finding,
-    Severity,
-)
 from workflows.roles import Role
 from workflows.status import Status
 from workflows.steps import DECISION_STEP_EVENTS, STEPS, step_for
@@ -270,94 +264,73 @@ def step(case_id: int, event: str) -> Any:
     user = _user()
     if user.role not in MAY_SEND[event]:
         abort(403)
-    session = get_session()
-    the_case = workflow.load_case_in_scope(session, user, case_id)
+    the_case = workflow.load_case_in_scope(get_session(), user, case_id)
     if event in OWN_PAGES:
         return redirect(url_for(OWN_PAGES[event], case_id=case_id), code=303)
     form = form_class_for(spec, _partner_choices(the_case, spec))()
     if request.method == "GET":
         return _form_page(the_case, spec, form, user)
-    answered = _before_saving(the_case, spec, form, user)
-    if answered is not None:
-        return answered
-    # Sent before (back and resubmit, a double click): answer as the first time, even if the
-    # form would no longer validate now that the step is taken.
-    if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
-                           event=event, user_id=user.id) is not None:
-        return _already_saved(spec, case_id)
+    outcome = step_requests.send(get_session(), user, the_case, _sent(spec, form),
+                                 confirm_step_up=lambda: _stepped_up(user),
+                                 policy=case_policy(), now=now())
+    match outcome:
+        case step_requests.Saved():
+            flash(f"{spec.title}: saved", "success")
+            return redirect(url_for("staff.case", case_id=case_id), code=303)
+        case step_requests.Replayed():
+            return _already_saved(spec, case_id)
+        case step_requests.StepUpNeeded():
+            return _step_page(the_case, spec, form, step_up_needed=True), 401
+        case step_requests.ReasonsChecked(findings=findings):
+            return _step_page(the_case, spec, form, quality=findings), (400 if form.errors else 200)
+        case step_requests.FieldErrors(case=shown, errors=errors, findings=findings):
+            key_is_sound(form)  # a key that cannot be ours: say so, and give a fresh one
+            _add_errors(form, errors)
+            return _step_page(shown, spec, form, quality=findings), 400
+        case step_requests.Refused(case=shown, message=message):
+            # Keep what was typed and say what is missing.
+            form.form_errors = [*form.form_errors, message]
+            return _step_page(shown, spec, form), 409
+        case step_requests.Stale():
+            return _stale_step_page(outcome, spec, form)
+
+
+def _sent(spec: StepSpec, form: Any) -> step_requests.SentStep:
+    """The form as plain values. Its own checks run here, before its data is read."""
     valid = form.validate_on_submit()
-    if not (key_is_sound(form) and valid):
-        return _step_page(the_case, spec, form), 400
-    step_request = workflow.StepRequest(
-        case_id=the_case.id,
-        event=event,
+    return step_requests.SentStep(
+        event=spec.event,
         expected_version=form.expected_version.data,
         data=form_data_to_step(spec, form),
         rationale=form.rationale.data or "",
         submission_key=form.submission_key.data,
+        form_valid=valid,
+        check_reasons="check_reasons" in request.form,
     )
-    try:
-        workflow.take_step(session, step_request, user=user, policy=case_policy(), now=now())
-    except AlreadySubmitted:  # the same form, sent at the same moment
-        return _already_saved(spec, case_id)
-    except InputInvalid as exc:
-        _add_errors(form, exc.errors)
-        fresh = _reload(case_id)
-        return _step_page(fresh, spec, form, quality=_findings(fresh, spec, form)), 400
-    except RationaleRequired as exc:
-        _add_errors(form, {"rationale": exc.message})
-        return _step_page(_reload(case_id), spec, form), 400
-    except (PreconditionUnmet, GateClosed) as exc:
-        # Something the step depends on is missing (the signed undertaking, a confirmed
-        # identity): keep what was typed and say what is missing.
-        form.form_errors = [*form.form_errors, exc.message]
-        return _step_page(_reload(case_id), spec, form), 409
-    except StaleCase as exc:
-        # Two people on one case: the other got there first (ids only; no personal data).
-        stale_edit_refused(case_id)
-        log.info("step %s on case %s by user %s refused: the case changed after the form was "
-                 "opened", event, case_id, user.id)
-        # Keep everything the officer typed; let them review the case and send it again.
-        fresh = _reload(case_id)
-        form.expected_version.data = fresh.version
-        form.expected_version.raw_data = [str(fresh.version)]
-        return _step_page(fresh, spec, form, stale=exc.message), 409
-    flash(f"{spec.title}: saved", "success")
-    return redirect(url_for("staff.case", case_id=case_id), code=303)
 
 
-def _before_saving(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
-    """A POST that is answered without saving: a step-up still owed, or 'Check my reasons'."""
-    refused = _step_up_first(case, spec, form, user)
-    if refused is not None:
-        return refused
-    if spec.is_decision and "check_reasons" in request.form:
-        return _check_reasons(case, spec, form)
-    return None
+def _stale_step_page(outcome: step_requests.Stale, spec: StepSpec, form: Any) -> Any:
+    """Two people on one case: the other got there first. Everything typed is kept, against
+    the case as it is now, to be reviewed and sent again."""
+    stale_edit_refused(outcome.case.id)
+    form.expected_version.data = outcome.case.version
+    form.expected_version.raw_data = [str(outcome.case.version)]
+    return _step_page(outcome.case, spec, form, stale=outcome.message), 409
 
 
 def _form_page(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
     _refuse_unless_available(case, spec, user)
     form.expected_version.data = case.version
-    return _step_up_first(case, spec, form, user) or _step_page(case, spec, form)
-
-
-def _step_up_first(case: Case, spec: StepSpec, form: Any, user: User) -> Any:
-    """Deciding or approving a decision needs a fresh code (SEC-13). On the GET, go and confirm
-    first. On the POST (the confirmation ran out while the decision was being written), nothing
-    is saved, everything typed stays, and a code field appears (401). None: go ahead."""
-    if not (spec.is_decision or spec.event in APPROVAL_EVENTS):
-        return None
-    if request.method == "GET":
-        return None if sessions.step_up_is_fresh() else redirect(sessions.confirm_url())
-    if "check_reasons" in request.form or _stepped_up(user):
-        return None
-    form.validate_on_submit()
-    return _step_page(case, spec, form, step_up_needed=True), 401
+    # A decision or its approval: with no fresh code, go and confirm first (SEC-13).
+    if step_requests.needs_step_up(spec) and not sessions.step_up_is_fresh():
+        return redirect(sessions.confirm_url())
+    return _step_page(case, spec, form)
 
 
 def _stepped_up(user: User) -> bool:
-    """Step-up is fresh, or the form carries a good code from the person's authenticator."""
+    """Step-up is fresh, or the form carries a good code from the person's authenticator. On
+    the POST (the confirmation ran out while the decision was being written), nothing is saved
+    without one, everything typed stays, and a code field appears (401)."""
     if sessions.step_up_is_fresh():
         return True
     code = request.form.get("step_up_code", "")
@@ -374,44 +347,10 @@ def _stepped_up(user: User) -> bool:
     return True
 
 
-def _check_reasons(case: Case, spec: StepSpec, form: Any) -> Any:
-    """'Check my reasons': run the rationale quality checks on the draft and show what they
-    find, saving nothing. The same checks run again when the decision is recorded."""
-    form.validate_on_submit()
-    findings = _findings(case, spec, form)
-    return _step_page(case, spec, form, quality=findings), (400 if form.errors else 200)
-
-
-def _findings(case: Case, spec: StepSpec, form: Any) -> dict[str, Any] | None:
-    """The checks' findings on what the form holds, or None if the fields themselves are not
-    yet valid (their own errors come first)."""
-    if not spec.is_decision:
-        return None
-    try:
-        report, unresolved = workflow.preview_reasons(
-            get_session(), _user(), case.id, spec.event, form_data_to_step(spec, form),
-            policy=case_policy(), now=now(),
-        )
-    except InputInvalid:
-        return None
-    return {"findings": [{"text": f.text, "open": _finding_open(f, unresolved)}
-                         for f in report.findings]}
-
-
-def _finding_open(finding: Finding, unresolved: dict[str, str]) -> bool:
-    answered_in = {Severity.acknowledge: ACKNOWLEDGEMENT_FIELD,
-                   Severity.countersign: EXPLANATION_FIELD}.get(finding.severity)
-    return finding.field in unresolved or (answered_in is not None and answered_in in unresolved)
-
-
 def _already_saved(spec: StepSpec, case_id: int) -> Any:
     flash(f"{spec.title}: already saved from this form, so nothing was saved again. To record "
           "something new, open the step again from this page.", "success")
     return redirect(url_for("staff.case", case_id=case_id), code=303)
-
-
-def _reload(case_id: int) -> Case:
-    return workflow.load_case_in_scope(get_session(), _user(), case_id)
 
 
 def _step_page(
@@ -420,7 +359,7 @@ def _step_page(
     form: Any,
     *,
     stale: str | None = None,
-    quality: dict[str, Any] | None = None,
+    quality: step_requests.Findings | None = None,
     step_up_needed: bool = False,
 ) -> str:
     fit_to_case(form, spec, case)

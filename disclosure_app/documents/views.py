@@ -33,13 +33,11 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from disclosure_app.audit.sensitive import justification, requires_reason
-from disclosure_app.cases import workflow
+from disclosure_app.cases import step_requests, workflow
 from disclosure_app.cases.queue import record_download
 from disclosure_app.cases.step_display import people_names
 from disclosure_app.cases.workflow import load_case_in_scope
-from disclosure_app.core import idempotency
-from disclosure_app.core.errors import InputInvalid, StaleCase, StepNotAllowed
-from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
+from disclosure_app.core.errors import StepNotAllowed
 from disclosure_app.db import get_session
 from disclosure_app.documents import case_bundle
 from disclosure_app.documents import case_documents as documents
@@ -54,7 +52,6 @@ from disclosure_app.web.access import allow
 from disclosure_app.web.context import case_policy, letterhead, now
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
-from workflows.errors import RationaleRequired
 from workflows.roles import Role
 from workflows.status import Status
 
@@ -218,47 +215,37 @@ def signed_undertaking(case_id: int) -> Any:
         _refuse_unless_available(case, user)
         form.expected_version.data = case.version
         return _upload_page(case, form)
-    if idempotency.earlier(session, form.submission_key.data, Purpose.step, case_id=case_id,
-                           event=documents.UNDERTAKING_EVENT, user_id=user.id) is not None:
-        return _already_saved(case_id)
+    outcome = step_requests.send_signed_undertaking(
+        session, user, case, _sent(case_id, form), policy=case_policy(), now=now(),
+        max_bytes=_max_upload())
+    match outcome:
+        case step_requests.Saved():
+            flash("Signed confidentiality undertaking: saved", "success")
+            return redirect(url_for("staff.case", case_id=case_id), code=303)
+        case step_requests.Replayed():
+            return _already_saved(case_id)
+        case step_requests.FieldErrors(case=shown, errors=errors):
+            key_is_sound(form)  # a key that cannot be ours: say so, and give a fresh one
+            _add_errors(form, errors)
+            return _upload_page(shown, form), 400
+        case step_requests.Stale(case=fresh, message=message):
+            stale_edit_refused(case_id)
+            form.expected_version.data = fresh.version
+            form.expected_version.raw_data = [str(fresh.version)]
+            return _upload_page(fresh, form, stale=message), 409
+
+
+def _sent(case_id: int, form: SignedUndertakingForm) -> step_requests.SentUpload:
+    """The form as plain values. Its own checks run first; the file is read only from a form
+    that passed them (it holds one then)."""
     valid = form.validate_on_submit()
-    if not (key_is_sound(form) and valid):
-        return _upload_page(case, form), 400
-    return _save_upload(case, form, user)
-
-
-def _save_upload(case: Case, form: SignedUndertakingForm, user: User) -> Any:
-    filename, content = _read_upload(form)
+    filename, content = _read_upload(form) if valid else ("", b"")
     upload = documents.SignedUndertaking(
-        case_id=case.id, expected_version=form.expected_version.data or 0,
+        case_id=case_id, expected_version=form.expected_version.data or 0,
         filename=filename, content=content, signed_on=form.signed_on.data,
         signed_by=form.signed_by.data or "", rationale=form.rationale.data or "",
         submission_key=form.submission_key.data)
-    try:
-        documents.record_signed_undertaking(get_session(), user, upload, policy=case_policy(),
-                                            now=now(), max_bytes=_max_upload())
-    except AlreadySubmitted:
-        return _already_saved(case.id)
-    except InputInvalid as exc:
-        _add_errors(form, exc.errors)
-        return _upload_page(_reload(case.id), form), 400
-    except RationaleRequired as exc:
-        _add_errors(form, {"rationale": exc.message})
-        return _upload_page(_reload(case.id), form), 400
-    except StaleCase as exc:
-        stale_edit_refused(case.id)
-        log.info("signed undertaking on case %s by user %s refused: the case changed after the "
-                 "form was opened", case.id, user.id)
-        fresh = _reload(case.id)
-        form.expected_version.data = fresh.version
-        form.expected_version.raw_data = [str(fresh.version)]
-        return _upload_page(fresh, form, stale=exc.message), 409
-    flash("Signed confidentiality undertaking: saved", "success")
-    return redirect(url_for("staff.case", case_id=case.id), code=303)
-
-
-def _reload(case_id: int) -> Case:
-    return load_case_in_scope(get_session(), _user(), case_id)
+    return step_requests.SentUpload(upload, form_valid=valid)
 
 
 # --- Kept documents and the case bundle --------------------------------------------------------
