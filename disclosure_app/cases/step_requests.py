@@ -136,9 +136,11 @@ def send(
 ) -> StepOutcome:
     """Answer one sent step form on ``case`` (loaded in ``user``'s scope)."""
     spec = step_for(sent.event)
-    if needs_step_up(spec) and not sent.check_reasons and not confirm_step_up():
+    # "Check my reasons" saves nothing, so it needs no code; it exists on decision pages only.
+    checking_only = spec.is_decision and sent.check_reasons
+    if needs_step_up(spec) and not checking_only and not confirm_step_up():
         return StepUpNeeded()
-    if spec.is_decision and sent.check_reasons:
+    if checking_only:
         # The same checks run again, and are recorded, when the decision is sent.
         return ReasonsChecked(_findings(session, user, case.id, spec, sent.data, policy, now))
     if idempotency.earlier(session, sent.submission_key, Purpose.step, case_id=case.id,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 
+from disclosure_app.operations import demo
 from disclosure_app.security import mfa
 from tests.conftest import make_app, sign_in
 from tests.factories import DISCLOSE, PASSWORD, make_case, totp_secret_for
@@ -201,3 +202,27 @@ def test_sec13_documents_exports_and_account_changes_ask_for_a_fresh_code(app, s
                                         mfa.step_at(start + timedelta(minutes=6)) + 1)})
     assert confirmed.headers["Location"].endswith("/audit/export.csv")
     assert clients["auditor"].get("/audit/export.csv").status_code == 200
+
+
+def test_sec13_approving_a_decision_with_check_my_reasons_sent_still_needs_a_fresh_code(
+        app, staff):
+    """'Check my reasons' is a decision-page button. Sent with an approval (countersigning or
+    returning a decision), it once skipped the step-up and the approval was saved without a
+    fresh code."""
+    case, _ = make_case(app, Status.decision_pending_approval, officer=staff["case_officer"])
+    start = datetime.now(UTC)
+    app.config["CLOCK"] = lambda: start
+    email = staff["decision_maker_2"].email
+    client = sign_in_at(app, email, start)
+    later = start + timedelta(minutes=6)
+    app.config["CLOCK"] = lambda: later
+    for event in ("countersign_decision", "return_decision"):
+        url = f"/staff/cases/{case.id}/steps/{event}"
+        answers = demo.COUNTERSIGN if event == "countersign_decision" else {
+            "what_needs_changing": "The proportionality limb does not weigh this family's case."}
+        payload = {**form_payload(event, answers, case.version), "check_reasons": "1"}
+        before = written(app)
+        refused = client.post(url, data=payload)
+        assert refused.status_code == 401, (event, refused.status_code)
+        assert 'data-testid="step-up"' in refused.get_data(as_text=True)
+        assert written(app) == before
