@@ -120,8 +120,9 @@ def _refuse_signing_key(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from disclosure_app.admin.views import bp as admin_bp
+    from disclosure_app.audit import console, views  # noqa: F401  (their routes hang on audit_bp)
+    from disclosure_app.audit.blueprint import bp as audit_bp
     from disclosure_app.audit.sensitive import bp as sensitive_bp
-    from disclosure_app.audit.views import bp as audit_bp
     from disclosure_app.cases.views import bp as staff_bp
     from disclosure_app.decisions.views import bp as dip_sampling_bp
     from disclosure_app.documents.views import bp as documents_bp

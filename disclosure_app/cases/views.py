@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from disclosure_app.audit import sensitive
+from disclosure_app.audit import reasons as sensitive
 from disclosure_app.cases import applications, workflow
 from disclosure_app.cases import queue as cases
 from disclosure_app.cases.deadlines import deadlines, overdue_labels
@@ -45,14 +45,14 @@ from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid, StaleCase
 from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import get_session
-from disclosure_app.documents.views import case_documents
+from disclosure_app.documents.case_page import case_documents
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.risk import risk_check
 from disclosure_app.security import accounts as users
 from disclosure_app.security import mfa, sessions, sign_in
 from disclosure_app.security.events import _security_event
+from disclosure_app.security.sessions import lockout_policy
 from disclosure_app.security.sign_in import Outcome
-from disclosure_app.security.views import lockout_policy
 from disclosure_app.web.access import CASE_READERS, allow
 from disclosure_app.web.context import case_policy, now, timescales
 from disclosure_app.web.errors import stale_edit_refused
