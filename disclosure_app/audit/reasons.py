@@ -27,9 +27,9 @@ from wtforms import HiddenField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from disclosure_app.audit import consultation
-from disclosure_app.cases.step_forms import choice_list
 from disclosure_app.cases.workflow import load_case_in_scope
 from disclosure_app.db import get_session
+from disclosure_app.web.forms import choice_list
 
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "case_reasons"
