@@ -21,6 +21,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup -p no:cacheprovider
 ## on SQLite, then on a throwaway PostgreSQL cluster that this target starts and removes
 test: setup chromium nginx postgres-server
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(MAKE) --no-print-directory security
 	$(PYTEST)
 	$(MAKE) --no-print-directory test-postgres
@@ -89,6 +90,7 @@ chromium:
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 ## security: static security analysis (bandit) and the dependency audit
 security: setup

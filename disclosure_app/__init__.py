@@ -120,16 +120,17 @@ def _refuse_signing_key(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from disclosure_app.admin.views import bp as admin_bp
+    from disclosure_app.audit import console, views  # noqa: F401  (their routes hang on audit_bp)
+    from disclosure_app.audit.blueprint import bp as audit_bp
     from disclosure_app.audit.sensitive import bp as sensitive_bp
-    from disclosure_app.audit.views import bp as audit_bp
     from disclosure_app.cases.views import bp as staff_bp
     from disclosure_app.decisions.views import bp as dip_sampling_bp
     from disclosure_app.documents.views import bp as documents_bp
     from disclosure_app.public.views import bp as public_bp
-    from disclosure_app.risk import views as risk_views  # noqa: F401  (routes on staff_bp)
+    from disclosure_app.risk.views import bp as risk_bp
     from disclosure_app.security.views import bp as auth_bp
     from disclosure_app.web.health import bp as health_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, audit_bp, documents_bp, dip_sampling_bp, admin_bp,
-               health_bp, sensitive_bp):
+    for bp in (public_bp, auth_bp, staff_bp, risk_bp, audit_bp, documents_bp, dip_sampling_bp,
+               admin_bp, health_bp, sensitive_bp):
         app.register_blueprint(bp)

@@ -2,309 +2,39 @@
 
 One ``StepSpec`` per event. The three legal limbs of a decision (lawful basis, necessity and
 proportionality) are separate mandatory fields on every decision event, never folded into one
-rationale box, so that a court or inspector can see each was considered.
+rationale box, so that a court or inspector can see each was considered. The fields and
+rules the steps share are in ``workflows.step_rules``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
-
-from workflows.contact import route_problem
 from workflows.fields import Field, Kind, StepSpec
-from workflows.places import KnownAddress, subjects_home_problem
-
-YES_NO = Kind.yesno
-
-SAFEGUARDING_ASSESSMENT = (
-    ("none_identified", "No safeguarding concern identified"),
-    ("referred_csc", "Referred to children's social care"),
-    ("right_to_know", "Continue as a Right to Know case"),
-    ("other_action", "Other safeguarding action (explain in the rationale)"),
-)
-COMMUNICATION_METHOD = (
-    ("in_person", "In person"),
-    ("letter", "Letter (applicant agreed to letters)"),
-    ("phone", "Telephone (at the agreed safe time)"),
-)
-MEETING_AGENCIES = (
-    ("police", "Police"),
-    ("probation", "Probation"),
-    ("childrens_social_care", "Children's social care"),
-    ("health", "Health"),
-    ("education", "Education"),
-    ("mappa", "MAPPA lead"),
-    ("support_service", "Support service"),
-    ("other", "Other"),
-)
-REPRESENTATIONS_NOT_SOUGHT = (
-    ("risk_to_child", "Telling the subject would put the child at risk"),
-    ("risk_to_applicant", "Telling the subject would put the applicant at risk"),
-    ("urgency", "Too urgent to wait for representations"),
-    ("absconding", "Risk that the subject would abscond or go underground"),
-    ("other", "Other (explain below)"),
-)
-REFERRALS = (
-    ("childrens_social_care", "Children's social care"),
-    ("mappa", "MAPPA"),
-    ("crime_report", "Crime report"),
-    ("other", "Other (give details below)"),
-    ("none", "None needed"),
+from workflows.step_rules import (
+    COMMUNICATION_METHOD,
+    MEETING_AGENCIES,
+    SAFEGUARDING_ASSESSMENT,
+    YES_NO,
+    contradiction_countersigned,
+    decision_representations,
+    disclosure_fields,
+    information_needs_a_confirmed_subject,
+    lawful_basis,
+    ncnd_reasoned,
+    necessity,
+    not_before_approval,
+    not_the_subjects_home,
+    nothing_to_disclose_needs_complete_checks,
+    other_recipient_for_right_to_know,
+    outcome_route_is_safe,
+    presumption_rebutted,
+    proportionality,
+    quality_fields,
+    referrals_consistent,
+    representations_decided,
 )
 
-
-def _lawful_basis() -> Field:
-    return Field(
-        "lawful_basis",
-        "Lawful basis",
-        hint="The power relied on (common-law power to protect; DPA 2018 Part 3 and, for "
-        "sensitive processing, the Schedule 8 condition) and why no bar applies.",
-    )
-
-
-def _necessity() -> Field:
-    return Field(
-        "necessity",
-        "Necessity (pressing need)",
-        hint="Why this decision is needed to protect this child, and why other measures are or "
-        "are not enough.",
-    )
-
-
-def _proportionality() -> Field:
-    return Field(
-        "proportionality",
-        "Proportionality",
-        hint="Impact on the subject and their family, the risk of vigilante action or of the "
-        "subject going underground, and why the information is the minimum needed.",
-    )
-
-
-def _disclosure_fields(*, recipient_choice: bool) -> tuple[Field, ...]:
-    fields: list[Field] = [
-        Field("information_considered", "Information considered",
-              hint="Checks run with dates and results, partner information, what is verified."),
-        Field("partners_consulted", "Partners consulted",
-              hint="Agency, person, date and the view each gave; whether a meeting was held."),
-        Field("risk_assessment_summary", "Risk assessment summary",
-              hint="Pattern of offending, current risk to the named child, the child's "
-              "vulnerability and the nature of the subject's access."),
-        _lawful_basis(),
-        _necessity(),
-        _proportionality(),
-        *_representations_fields(),
-    ]
-    if recipient_choice:
-        fields.append(Field("recipient", "Who will receive the disclosure", Kind.choice,
-                            choices=(("applicant", "The applicant"),
-                                     ("other_person", "Another person best placed to protect "
-                                      "the child"))))
-    fields += [
-        Field("recipient_name", "Recipient's name", Kind.text),
-        Field("recipient_relationship", "Recipient's relationship to the child", Kind.text),
-        Field("best_placed_reason", "Why the recipient is best placed to protect the child"),
-        Field("disclosure_wording", "Exact disclosure wording",
-              hint="Word for word what will be said, and what will not be disclosed."),
-        Field("subject_told", "Will the subject be told?", Kind.choice,
-              choices=(("before", "Yes, before the disclosure"),
-                       ("after", "Yes, after the disclosure"), ("no", "No"))),
-        Field("subject_told_reason", "Reason for telling or not telling the subject"),
-        Field("safety_plan", "Safety plan for the child, the recipient and the subject"),
-        *_referral_fields(),
-        *_quality_fields(),
-    ]
-    return tuple(fields)
-
-
-def _representations_fields() -> tuple[Field, ...]:
-    return (
-        Field("representations", "Subject representations", Kind.choice, choices=(
-            ("received", "Sought and received"),
-            ("none_received", "Sought, none received by the deadline"),
-            ("not_sought", "Not sought"))),
-        Field("representations_not_sought_reason", "Why representations were not sought",
-              Kind.choice, choices=REPRESENTATIONS_NOT_SOUGHT, required=False),
-        Field("representations_considered", "Summary of the representations and how they were "
-              "weighed", required=False,
-              hint="Required when representations were received or not sought: summarise them "
-              "and say how they were weighed, or explain why they were not sought."),
-    )
-
-
-def _referral_fields() -> tuple[Field, ...]:
-    return (
-        Field("referrals_made", "Referrals made", Kind.multichoice, choices=REFERRALS),
-        Field("referrals", "Referral details",
-              hint="References for each referral, or why none is needed."),
-    )
-
-
-def _quality_fields() -> tuple[Field, ...]:
-    """Answers to the rationale quality checks (workflows.rationale_quality): needed only when a
-    check flags the reasons, and then recorded with the decision."""
-    return (
-        Field("boilerplate_acknowledgement", "If your reasons repeat another case: why",
-              required=False,
-              hint="Only if the checks flag text that repeats another case's rationale: say why "
-              "the same words are right for this case."),
-        Field("contradiction_explanation", "If the checks flag a contradiction: your "
-              "explanation", required=False,
-              hint="Only if the checks flag a contradiction (for example high risk but no "
-              "disclosure). The approving decision-maker must countersign it."),
-    )
-
-
-# --- Cross-field rules -----------------------------------------------------------------------
-
-
-def _representations_decided(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    sought = data.get("representations")
-    if sought == "received" and not getattr(case, "representations_recorded", False):
-        return {"representations": "No representations have been recorded on this case; invite "
-                "them first, or say why they were not sought"}
-    if sought == "not_sought" and not data.get("representations_reason"):
-        return {"representations_reason": "Explain why the subject's representations were not "
-                "sought"}
-    return {}
-
-
-def _information_needs_a_confirmed_subject(data: Mapping[str, Any], case: Any) -> dict:
-    # Issue 5: the identity is resolved on the identity page (two identifiers, a second person),
-    # never by a tick here; information can only be attributed to a confirmed subject.
-    identity = str(getattr(case, "subject_identity", "unresolved"))
-    if identity not in ("confirmed", "no_trace"):
-        return {"subject_identity": "Resolve the subject's identity first: confirm a match with "
-                "a colleague, or record 'no trace'"}
-    if identity == "no_trace" and data.get("information_found") not in (None, "none_held"):
-        return {"information_found": "Information cannot be attributed to a subject who could "
-                "not be traced; confirm the subject's identity first"}
-    if getattr(case, "register_child_sexual_offence", False) and data.get(
-        "information_found"
-    ) == "none_held":
-        return {"information_found": "The register holds a child sexual offence conviction for "
-                "the confirmed subject, so 'no relevant information held' cannot be right"}
-    return {}
-
-
-def _presumption_rebutted(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    # DOMAIN.md §3.3: the presumption is a prompt, never an automatic disclose. A decision not
-    # to disclose where it applies needs an explicit, recorded rebuttal.
-    if getattr(case, "child_sexual_offence_flag", False) and not data.get(
-        "presumption_rebuttal"
-    ):
-        return {"presumption_rebuttal": "The subject has a child sexual offence conviction and "
-                "was assessed as a risk: explain why the presumption to disclose is rebutted"}
-    return {}
-
-
-def _nothing_to_disclose_needs_complete_checks(data: Mapping[str, Any], case: Any) -> dict:
-    if data.get("reason_category") == "no_information" and (
-        getattr(case, "child_sexual_offence_flag", False)
-        or getattr(case, "register_child_sexual_offence", False)  # issue 5: the register's fact
-    ):
-        return {"reason_category": "The risk assessment recorded a child sexual offence "
-                "conviction, so 'no information held' cannot be the reason"}
-    return {}
-
-
-def _decision_representations(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    # DOMAIN.md §3.4: representations are sought, or the reason they were not is recorded.
-    sought = data.get("representations")
-    if sought == "received" and not getattr(case, "representations_recorded", False):
-        return {"representations": "No representations have been recorded on this case; "
-                "record them first, or say why they were not sought"}
-    if sought == "not_sought" and not data.get("representations_not_sought_reason"):
-        return {"representations_not_sought_reason": "Say why the subject's representations "
-                "were not sought"}
-    if sought in ("received", "not_sought") and not data.get("representations_considered"):
-        return {"representations_considered": "Summarise the representations and how they were "
-                "weighed" if sought == "received" else "Explain why representations were not "
-                "sought in this case"}
-    return {}
-
-
-def _referrals_consistent(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    made = set(data.get("referrals_made", []))
-    if "none" in made and len(made) > 1:
-        return {"referrals_made": "Choose 'None needed' only on its own"}
-    return {}
-
-
-def _ncnd_reasoned(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    if data.get("ncnd_stance") == "yes" and not data.get("ncnd_reason"):
-        return {"ncnd_reason": "Give the reason for neither confirming nor denying"}
-    return {}
-
-
-def _approval_date(case: Any) -> date | None:
-    approved = getattr(case, "decision_approved_at", None)
-    return approved.date() if isinstance(approved, datetime) else None
-
-
-def _not_before_approval(field: str, label: str) -> Any:
-    def rule(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-        approved = _approval_date(case)
-        value = data.get(field)
-        if approved and value and date.fromisoformat(value) < approved:
-            return {field: f"{label} cannot be before the decision was approved "
-                    f"({approved.strftime('%d %B %Y')})"}
-        return {}
-
-    rule.__name__ = f"_{field}_not_before_approval"
-    return rule
-
-
-def _contradiction_countersigned(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    if getattr(case, "decision_needs_countersign", False) and data.get(
-        "contradiction_countersigned"
-    ) != "yes":
-        return {"contradiction_countersigned": "The decision's reasons were flagged with a "
-                "contradiction: countersign the author's explanation, or send the decision "
-                "back"}
-    return {}
-
-
-def subject_addresses(case: Any) -> list[KnownAddress]:
-    """Where the subject lives, as the case records it (and the confirmed register record's
-    addresses, if any)."""
-    known = []
-    subject = getattr(case, "subject", None)
-    if subject is not None and (getattr(subject, "address", "") or
-                                getattr(subject, "postcode", "")):
-        known.append(KnownAddress(subject.address or "", subject.postcode or ""))
-    person = getattr(case, "subject_person", None)
-    for address in getattr(person, "addresses", None) or ():
-        known.append(KnownAddress(address.line or "", address.postcode or ""))
-    return known
-
-
-def _not_the_subjects_home(field: str) -> Any:
-    def rule(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-        place = data.get(field)
-        problem = subjects_home_problem(place, subject_addresses(case)) if place else None
-        return {field: problem} if problem else {}
-
-    rule.__name__ = f"_{field}_not_the_subjects_home"
-    return rule
-
-
+# The steps that tell the applicant the outcome (their route must be safe for the applicant).
 OUTCOME_EVENTS = frozenset({"communicate_outcome", "notify_applicant"})
-
-
-def _outcome_route_is_safe(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    """DOMAIN.md §9.3 #21: a letter only if the applicant agreed to letters; and no route their
-    safe-contact answers rule out (workflows.contact)."""
-    labels = {code: label[0].lower() + label[1:] for code, label in COMMUNICATION_METHOD}
-    problem = route_problem(data.get("method"), case, labels)
-    return {"method": problem} if problem else {}
-
-
-def _other_recipient_for_right_to_know(data: Mapping[str, Any], case: Any) -> dict[str, str]:
-    if data.get("recipient") == "applicant" and str(getattr(case, "route", "")) == "right_to_know":
-        return {"recipient": "A Right to Know case has no applicant; choose another person"}
-    return {}
-
 
 # --- The steps ---------------------------------------------------------------------------------
 
@@ -482,7 +212,7 @@ _add(StepSpec(
               hint="For example risk to the child or applicant, urgency, risk of absconding."),
     ),
     # Every check resolved: enforced by the workflow's ``checks_resolved`` validator.
-    rules=(_representations_decided, _information_needs_a_confirmed_subject),
+    rules=(representations_decided, information_needs_a_confirmed_subject),
 ))
 _add(StepSpec(
     "invite_partner",
@@ -507,11 +237,11 @@ _add(StepSpec(
     rationale_label="Reasons for your agency's view",
 ))
 _DECISION_HINT = "Summarise the decision in your own words, tying the three limbs together."
-_DISCLOSURE_RULES = (_decision_representations, _referrals_consistent)
+_DISCLOSURE_RULES = (decision_representations, referrals_consistent)
 _add(StepSpec(
     "approve_disclosure_to_applicant",
     "Decide: disclose to the applicant",
-    fields=_disclosure_fields(recipient_choice=False),
+    fields=disclosure_fields(recipient_choice=False),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
     rules=_DISCLOSURE_RULES,
@@ -520,7 +250,7 @@ _add(StepSpec(
 _add(StepSpec(
     "approve_disclosure_to_other",
     "Decide: disclose to another person best placed to protect the child",
-    fields=_disclosure_fields(recipient_choice=False),
+    fields=disclosure_fields(recipient_choice=False),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
     rules=_DISCLOSURE_RULES,
@@ -529,11 +259,11 @@ _add(StepSpec(
 _add(StepSpec(
     "approve_other_information",
     "Decide: disclose other relevant information",
-    fields=_disclosure_fields(recipient_choice=True),
+    fields=disclosure_fields(recipient_choice=True),
     rationale_label="Decision summary",
     rationale_hint="There is no presumption for other information: explain why the full test "
     "is met.",
-    rules=(_other_recipient_for_right_to_know, *_DISCLOSURE_RULES),
+    rules=(other_recipient_for_right_to_know, *_DISCLOSURE_RULES),
     is_decision=True,
 ))
 _add(StepSpec(
@@ -552,9 +282,9 @@ _add(StepSpec(
         Field("partners_consulted", "Partners consulted",
               hint="Agency, person, date and the view each gave; whether a meeting was held."),
         Field("risk_assessment_summary", "Risk assessment summary"),
-        _lawful_basis(),
-        _necessity(),
-        _proportionality(),
+        lawful_basis(),
+        necessity(),
+        proportionality(),
         Field("presumption_rebuttal", "Why the presumption to disclose is rebutted",
               required=False,
               hint="Required when the subject has a child sexual offence conviction and poses "
@@ -564,11 +294,11 @@ _add(StepSpec(
         Field("ncnd_reason", "Reason for neither confirming nor denying", required=False),
         Field("other_safeguarding_actions", "Other safeguarding actions taken",
               hint="Referrals, MAPPA changes, advice to the applicant, or 'none'."),
-        *_quality_fields(),
+        *quality_fields(),
     ),
     rationale_label="Decision summary",
     rationale_hint=_DECISION_HINT,
-    rules=(_presumption_rebutted, _nothing_to_disclose_needs_complete_checks, _ncnd_reasoned),
+    rules=(presumption_rebutted, nothing_to_disclose_needs_complete_checks, ncnd_reasoned),
     is_decision=True,
 ))
 _add(StepSpec(
@@ -588,7 +318,7 @@ _add(StepSpec(
     ),
     rationale_label="Reasons for approving",
     rationale_hint="Why you agree, in your own words, including anything you checked.",
-    rules=(_contradiction_countersigned,),
+    rules=(contradiction_countersigned,),
 ))
 _add(StepSpec(
     "return_decision",
@@ -635,8 +365,8 @@ _add(StepSpec(
               hint="Who will support the recipient, or why no support worker is needed."),
     ),
     rationale_label="Why this arrangement is safe and appropriate",
-    rules=(_not_before_approval("meeting_date", "The meeting"),),
-    field_rules=(_not_the_subjects_home("meeting_place"),),
+    rules=(not_before_approval("meeting_date", "The meeting"),),
+    field_rules=(not_the_subjects_home("meeting_place"),),
 ))
 _add(StepSpec(
     "record_undertaking",
@@ -649,7 +379,7 @@ _add(StepSpec(
         Field("document_name", "File name of the signed copy", Kind.text),
     ),
     rationale_label="Notes on the undertaking",
-    rules=(_not_before_approval("signed_on", "The undertaking"),),
+    rules=(not_before_approval("signed_on", "The undertaking"),),
 ))
 _add(StepSpec(
     "record_disclosure_delivered",
@@ -673,8 +403,8 @@ _add(StepSpec(
         Field("support_referrals", "Support referrals made", hint="Or 'none'."),
     ),
     rationale_label="Notes on the meeting",
-    rules=(_not_before_approval("meeting_date", "The meeting"),),
-    field_rules=(_not_the_subjects_home("meeting_place"),),
+    rules=(not_before_approval("meeting_date", "The meeting"),),
+    field_rules=(not_the_subjects_home("meeting_place"),),
 ))
 _add(StepSpec(
     "record_not_delivered",
@@ -701,12 +431,12 @@ _OUTCOME_FIELDS = (
 _add(StepSpec("communicate_outcome", "Tell the applicant the outcome (no disclosure)",
               fields=_OUTCOME_FIELDS,
               rationale_hint="The outcome was given without any information about the subject.",
-              field_rules=(_outcome_route_is_safe,)))
+              field_rules=(outcome_route_is_safe,)))
 _add(StepSpec("notify_applicant", "Send the applicant the neutral closure message",
               fields=_OUTCOME_FIELDS,
               rationale_hint="The applicant is not the recipient: they were told only that their "
               "application was considered and appropriate action taken where necessary.",
-              field_rules=(_outcome_route_is_safe,)))
+              field_rules=(outcome_route_is_safe,)))
 _add(StepSpec(
     "close_case",
     "Close the case",

@@ -13,7 +13,7 @@ from disclosure_app.admin.forms import ApproveResetForm, MfaResetForm, NewUserFo
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
 from disclosure_app.security import accounts as users
-from disclosure_app.security.events import _security_event
+from disclosure_app.security.events import _security_event, authorisation_denied
 from disclosure_app.security.sessions import step_up_required
 from disclosure_app.web.access import allow
 from disclosure_app.web.context import now
@@ -124,8 +124,6 @@ def approve_mfa_reset(request_id: int):  # type: ignore[no-untyped-def]
     try:
         user = users.approve_mfa_reset(get_session(), request_id, by=current_user, now=now())
     except users.SecondApproverRequired as exc:
-        from disclosure_app.security.events import authorisation_denied
-
         authorisation_denied(current_user.id, reason="own mfa reset request")
         return _users_page({"reset": exc.message}, 403)
     _security_event("mfa_reset_approved", user_id=user.id, by=current_user.id)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from disclosure_app.audit import verify as offline
 from disclosure_app.audit.chain import (
     VerifyResult,
+    _entry_problem,  # one definition of "sound"
     chain_length,
     first_bad_seq,
     iter_entries,
@@ -201,8 +202,6 @@ def ensure_demo_keys(directory: Path, origin: str) -> tuple[Signer, bool]:
 def _entry_hash_chunks(session: Session, up_to: int) -> Iterator[list[bytes]]:
     """Entry hashes 1..up_to as raw bytes, ``offline.CHUNK`` at a time, verifying each entry
     (hash, link, columns) on the way; raises ``ChainBroken`` at the first bad one."""
-    from disclosure_app.audit.chain import _entry_problem  # one definition of "sound"
-
     chunk: list[bytes] = []
     prev, expected = GENESIS_HASH, 1
     for entry in iter_entries(session):

@@ -27,9 +27,9 @@ from disclosure_app.audit import chain as audit
 from disclosure_app.audit import checkpoints, monitoring
 from disclosure_app.audit import queries as audit_queries
 from disclosure_app.audit import reports as audit_reports
+from disclosure_app.audit.blueprint import bp
 from disclosure_app.audit.forms import _date_field
 from disclosure_app.audit.reports import Report
-from disclosure_app.audit.views import bp
 from disclosure_app.cases.queue import record_download
 from disclosure_app.db import get_session
 from disclosure_app.documents import csv_export

@@ -1,107 +1,24 @@
-"""The reason prompt before a case's sensitive sections: once per case per sign-in session.
-
-For any view that shows sensitive details of a case:
-
-* a whole page: decorate it ``@requires_reason("risk_check")`` (under ``@allow``); a GET without a
-  reason given for that case in this session is redirected to the reason page and comes back;
-* part of a page: call ``reason_given(case_id)``; when it is None, show the prompt instead of the
-  details with ``{% include "_partials/reason_prompt.html" %}`` (it needs ``case``,
-  ``reason_form`` from ``reason_form(case_id, section)``), and pass ``reason_seq`` into the
-  consultation entry the view writes (``cases.view_case(..., justification=...)``).
-
-The reasons given live in the signed session cookie (case id -> audit entry number), which
-sign-in clears; the reason itself is in the decision log and ``access_reasons``.
+"""The page that asks why someone needs a case's sensitive sections (once per case per sign-in
+session). What a view uses to ask for it (``requires_reason``, ``reason_given``, ``reason_form``)
+is in ``audit.reasons``: other blueprints import that, never this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
-from wtforms import HiddenField, RadioField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
 
-from disclosure_app.audit import consultation
-from disclosure_app.cases.step_forms import choice_list
+from disclosure_app.audit import consultation, reasons
 from disclosure_app.cases.workflow import load_case_in_scope
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
 from disclosure_app.web.access import CASE_READERS, allow
 from disclosure_app.web.context import now
 
-F = TypeVar("F", bound=Callable[..., Any])
-SESSION_KEY = "case_reasons"
-REMEMBERED = 200  # reasons kept per session (the cookie stays small)
-
 bp = Blueprint("sensitive", __name__, url_prefix="/staff/cases")
-
-
-def reason_given(case_id: int) -> int | None:
-    """The audit entry number of the reason given for this case in this session, if any."""
-    seq = session.get(SESSION_KEY, {}).get(str(case_id))
-    return int(seq) if seq else None
-
-
-def justification(case_id: int) -> dict[str, Any]:
-    """What a consultation entry records as its justification: the reason's entry number."""
-    seq = reason_given(case_id)
-    return {"reason_seq": seq} if seq else {}
-
-
-def _remember(case_id: int, seq: int) -> None:
-    reasons = dict(session.get(SESSION_KEY, {}))
-    reasons.pop(str(case_id), None)
-    reasons[str(case_id)] = seq
-    while len(reasons) > REMEMBERED:
-        reasons.pop(next(iter(reasons)))
-    session[SESSION_KEY] = reasons
-
-
-def requires_reason(section: str) -> Callable[[F], F]:
-    if section not in consultation.SECTIONS:
-        raise ValueError(f"unknown section {section!r}")
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            case_id = kwargs["case_id"]
-            # A missing or out-of-scope case is the same 404 as ever, not a reason prompt.
-            load_case_in_scope(get_session(), current_user, case_id)
-            if reason_given(case_id) is None:
-                return redirect(url_for("sensitive.give_reason", case_id=case_id,
-                                        section=section, next=request.full_path.rstrip("?")))
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorate
-
-
-class ReasonForm(FlaskForm):
-    reason = RadioField("Why do you need to see these details?", widget=GovRadioInput(),
-                        choices=choice_list(consultation.REASONS.items()),
-                        validators=[InputRequired("Select why you need to see these details")])
-    note = TextAreaField(
-        "Anything to add (optional, unless you chose 'another reason')", widget=GovTextArea(),
-        description="Do not write names or other personal details here.",
-        validators=[Length(max=consultation.NOTE_MAX,
-                           message=f"Keep it to {consultation.NOTE_MAX} characters or fewer")])
-    section = HiddenField()
-    next = HiddenField()
-    submit = SubmitField("Continue", widget=GovSubmitInput())
-
-
-def reason_form(case_id: int, section: str, next_url: str | None = None) -> ReasonForm:
-    form = ReasonForm(formdata=None)
-    form.section.data = section
-    form.next.data = next_url or url_for("staff.case", case_id=case_id) + f"#{section}"
-    return form
 
 
 def _safe_next(target: str | None, case_id: int) -> str:
@@ -117,12 +34,12 @@ def give_reason(case_id: int) -> Any:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     db = get_session()
     case = load_case_in_scope(db, user, case_id)  # out of scope: the same 404 as missing
-    form = ReasonForm()
+    form = reasons.ReasonForm()
     if request.method == "GET":
         section = request.args.get("section", "subject")
         if section not in consultation.SECTIONS:
             abort(404)
-        form = reason_form(case_id, section, request.args.get("next"))
+        form = reasons.reason_form(case_id, section, request.args.get("next"))
         return render_template("sensitive/reason.html", case=case, form=form,
                                section_label=consultation.SECTIONS[section])
     section = form.section.data or ""
@@ -136,7 +53,7 @@ def give_reason(case_id: int) -> Any:
                 target = field if field is not None and name != "section" else form.reason
                 target.errors = [*target.errors, message]
         else:
-            _remember(case_id, entry.seq)
+            reasons.remember(case_id, entry.seq)
             return redirect(_safe_next(form.next.data, case_id), code=303)
     return render_template("sensitive/reason.html", case=load_case_in_scope(db, user, case_id),
                            form=form,

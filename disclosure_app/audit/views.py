@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     current_app,
     render_template,
@@ -21,6 +20,7 @@ from flask_login import current_user
 
 from disclosure_app.audit import chain as audit
 from disclosure_app.audit import queries as audit_queries
+from disclosure_app.audit.blueprint import bp
 from disclosure_app.audit.forms import AuditSearchForm
 from disclosure_app.audit.queries import AuditFilter
 from disclosure_app.cases.queue import record_download, view_case
@@ -32,8 +32,6 @@ from disclosure_app.security.sessions import step_up_required
 from disclosure_app.web.access import allow
 from disclosure_app.web.context import now
 from workflows.roles import Role
-
-bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 TRAIL_PURPOSE = "Audit review of the decision trail"
 
@@ -162,4 +160,3 @@ def _csv_body(filt: AuditFilter, up_to: int):  # type: ignore[no-untyped-def]
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
-from disclosure_app.audit import console  # noqa: E402,F401  (registers the report views on bp)

@@ -46,6 +46,7 @@ from wtforms.widgets import HiddenInput
 
 from disclosure_app.cases.step_display import human_value
 from disclosure_app.web.form_keys import SubmissionKeyField
+from disclosure_app.web.forms import choice_list
 from workflows.contact import refused_routes, safe_contact_of
 from workflows.fields import (
     ATTENDEE_PARTS,
@@ -59,24 +60,12 @@ from workflows.fields import (
 )
 from workflows.steps import OUTCOME_EVENTS
 
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice.
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None
-
 LIMB_NAMES = ("lawful_basis", "necessity", "proportionality")
 YES_NO_CHOICES = (("yes", "Yes"), ("no", "No"))
 PARTNER_PLACEHOLDER = ("", "Select a partner agency member")
 
 
 # --- Validators and fields ---------------------------------------------------------------------
-
-
-def choice_list(pairs: Iterable[tuple[str, str]]) -> list[Any]:
-    """Choices in the shape the installed WTForms prefers."""
-    if SelectChoice is None:  # pragma: no cover
-        return [(value, label) for value, label in pairs]
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def lower_first(text: str) -> str:

@@ -41,7 +41,6 @@ from disclosure_app.cases import workflow
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid, StaleCase
 from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
-from disclosure_app.documents import case_documents as documents
 from disclosure_app.models import Case, CaseStep, StoredDocument, User
 from workflows.errors import GateClosed, PreconditionUnmet, RationaleRequired
 from workflows.policy import APPROVAL_EVENTS, CasePolicy
@@ -179,50 +178,6 @@ def _save(session: Session, user: User, case_id: int, spec: StepSpec, sent: Sent
                  "opened", sent.event, case_id, user.id)
         return Stale(_reload(session, user, case_id), exc.message)
     return Saved(step)
-
-
-@dataclass(frozen=True)
-class SentUpload:
-    """What the person sent on the signed-undertaking page (its file read only once the form
-    passed its own checks)."""
-
-    upload: documents.SignedUndertaking
-    form_valid: bool
-
-
-def send_signed_undertaking(
-    session: Session,
-    user: User,
-    case: Case,
-    sent: SentUpload,
-    *,
-    policy: CasePolicy,
-    now: datetime,
-    max_bytes: int,
-) -> Saved | Replayed | FieldErrors | Stale:
-    """Answer the signed-undertaking form on ``case``: the ``record_undertaking`` step, whose
-    record is a file (``documents.case_documents.record_signed_undertaking``, one transaction).
-    The same answers as ``send``, in the same order, less those that cannot arise here."""
-    upload = sent.upload
-    if idempotency.earlier(session, upload.submission_key, Purpose.step, case_id=case.id,
-                           event=documents.UNDERTAKING_EVENT, user_id=user.id) is not None:
-        return Replayed()
-    if not (sent.form_valid and idempotency.is_well_formed(upload.submission_key)):
-        return FieldErrors(case, {})
-    try:
-        document = documents.record_signed_undertaking(session, user, upload, policy=policy,
-                                                       now=now, max_bytes=max_bytes)
-    except AlreadySubmitted:
-        return Replayed()
-    except InputInvalid as exc:
-        return FieldErrors(_reload(session, user, case.id), exc.errors)
-    except RationaleRequired as exc:
-        return FieldErrors(_reload(session, user, case.id), {"rationale": exc.message})
-    except StaleCase as exc:
-        log.info("signed undertaking on case %s by user %s refused: the case changed after the "
-                 "form was opened", case.id, user.id)
-        return Stale(_reload(session, user, case.id), exc.message)
-    return Saved(document)
 
 
 def _reload(session: Session, user: User, case_id: int) -> Case:

@@ -28,7 +28,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from disclosure_app.audit import sensitive
+from disclosure_app.audit import reasons as sensitive
 from disclosure_app.cases import applications, step_requests, workflow
 from disclosure_app.cases import queue as cases
 from disclosure_app.cases.deadlines import deadlines, overdue_labels
@@ -47,18 +47,19 @@ from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import get_session
-from disclosure_app.documents.views import case_documents
+from disclosure_app.documents.case_page import case_documents
 from disclosure_app.models import Case, CaseStep, User
 from disclosure_app.risk import risk_check
 from disclosure_app.security import accounts as users
 from disclosure_app.security import mfa, sessions, sign_in
 from disclosure_app.security.events import _security_event
+from disclosure_app.security.sessions import lockout_policy
 from disclosure_app.security.sign_in import Outcome
-from disclosure_app.security.views import lockout_policy
 from disclosure_app.web.access import CASE_READERS, allow
 from disclosure_app.web.context import case_policy, now, timescales
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
+from disclosure_app.web.forms import add_errors
 from workflows import MAY_SEND
 from workflows.errors import (
     RationaleRequired,
@@ -234,29 +235,6 @@ def _refuse_unless_available(case: Case, spec: StepSpec, user: User) -> None:
         raise refusal
 
 
-def _add_errors(form: Any, errors: dict[str, str]) -> None:
-    """Put service errors on the fields they name; anything else goes to the summary."""
-    fields = dict(_named_fields(form))
-    for name, message in errors.items():
-        field = fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors = [*form.form_errors, message]
-
-
-def _named_fields(form: Any) -> Any:
-    for field in form:
-        yield field.name, field
-        if hasattr(field, "form"):  # FormField
-            yield from _named_fields(field.form)
-        elif hasattr(field, "entries"):  # FieldList
-            for entry in field.entries:
-                yield entry.name, entry
-                if hasattr(entry, "form"):
-                    yield from _named_fields(entry.form)
-
-
 @bp.route("/cases/<id:case_id>/steps/<event>", methods=["GET", "POST"])
 @allow(*STEP_ROLES)
 def step(case_id: int, event: str) -> Any:
@@ -285,7 +263,7 @@ def step(case_id: int, event: str) -> Any:
             return _step_page(the_case, spec, form, quality=findings), (400 if form.errors else 200)
         case step_requests.FieldErrors(case=shown, errors=errors, findings=findings):
             key_is_sound(form)  # a key that cannot be ours: say so, and give a fresh one
-            _add_errors(form, errors)
+            add_errors(form, errors)
             return _step_page(shown, spec, form, quality=findings), 400
         case step_requests.Refused(case=shown, message=message):
             # Keep what was typed and say what is missing.
@@ -425,9 +403,9 @@ def new_right_to_know() -> Any:
                     submission_key=form.submission_key.data,
                 )
             except InputInvalid as exc:
-                _add_errors(form, exc.errors)
+                add_errors(form, exc.errors)
             except RationaleRequired as exc:
-                _add_errors(form, {"rationale": exc.message})
+                add_errors(form, {"rationale": exc.message})
             except AlreadySubmitted as exc:  # the same form, sent at the same moment
                 return _right_to_know_opened(exc.case_id, exc.reference, again=True)
             else:

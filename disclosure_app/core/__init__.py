@@ -1,2 +1,3 @@
-"""What every concern's services share: the errors they raise (``errors``) and the one-time
-form keys that make a form sent twice change things once (``idempotency``)."""
+"""What every concern's services share: the errors they raise (``errors``), the one-time
+form keys that make a form sent twice change things once (``idempotency``) and the app's clock
+(``clock``)."""

@@ -25,6 +25,7 @@ from disclosure_app.models import DipSample, User
 from disclosure_app.web.access import allow
 from disclosure_app.web.context import case_policy, now
 from disclosure_app.web.form_keys import key_is_sound
+from disclosure_app.web.forms import add_errors
 from workflows.errors import DecisionMakerNotEligible
 from workflows.roles import Role
 
@@ -40,14 +41,6 @@ def _user() -> User:
 
 def _share_default() -> int:
     return int(current_app.config.get("DIP_SAMPLE_PERCENT", 10))
-
-
-def _add_errors(form: Any, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            form.form_errors = [*form.form_errors, message]
 
 
 # --- The overview and the draw ----------------------------------------------------------------
@@ -97,7 +90,7 @@ def draw() -> Any:
     except AlreadySubmitted:  # the same form, sent at the same moment
         return _already_drawn()
     except InputInvalid as exc:
-        _add_errors(form, exc.errors)
+        add_errors(form, exc.errors)
         return _index_page(form), 400
     period = (f"{made.closed_from:%d %B %Y}" if made.closed_from == made.closed_to
               else f"{made.closed_from:%d %B %Y} to {made.closed_to:%d %B %Y}")
@@ -147,7 +140,7 @@ def record_review(sample_id: int) -> Any:
     except AlreadySubmitted:
         return _already_reviewed(sample)
     except InputInvalid as exc:
-        _add_errors(form, exc.errors)
+        add_errors(form, exc.errors)
         return _review_page(dip_sampling.sample_for(session, sample_id), form), 400
     flash(f"Review of {sample.case.reference} recorded: "
           f"{Result(form.result.data).label.lower()}.", "success")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from disclosure_app.audit import chain as audit
 from disclosure_app.audit.chain import Category
 from disclosure_app.cases.queue import log_disclosure
+from disclosure_app.cases.step_requests import FieldErrors, Replayed, Saved, Stale
 from disclosure_app.cases.workflow import load_case_in_scope, run_machine, stale_case
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import (
@@ -42,11 +44,12 @@ from disclosure_app.core.errors import (
     StaleCase,
     StepNotAllowed,
 )
+from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
 from disclosure_app.db import transaction
 from disclosure_app.documents.pdf.letters import OutcomeLetter, build_outcome_letter
 from disclosure_app.documents.pdf.undertaking import Undertaking, build_undertaking
 from disclosure_app.models import AuditEntry, Case, CaseStep, StoredDocument, User
-from workflows.errors import ActorNotPermitted
+from workflows.errors import ActorNotPermitted, RationaleRequired
 from workflows.policy import CasePolicy
 from workflows.roles import Role
 from workflows.status import Route, Status
@@ -75,6 +78,9 @@ STORED_READERS = frozenset({Role.case_officer, Role.decision_maker, Role.auditor
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_FIELD = "document"
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -412,3 +418,51 @@ def public_summary(document: StoredDocument) -> dict[str, Any]:
     return {"id": document.id, "kind": document.kind, "filename": document.filename,
             "media_type": document.media_type, "size_bytes": document.size_bytes,
             "uploaded_at": document.uploaded_at}
+
+
+# --- The signed-undertaking form, answered in one call (as a step form is) ---------------------
+
+
+@dataclass(frozen=True)
+class SentUpload:
+    """What the person sent on the signed-undertaking page (its file read only once the form
+    passed its own checks)."""
+
+    upload: SignedUndertaking
+    form_valid: bool
+
+
+def send_signed_undertaking(
+    session: Session,
+    user: User,
+    case: Case,
+    sent: SentUpload,
+    *,
+    policy: CasePolicy,
+    now: datetime,
+    max_bytes: int,
+) -> Saved | Replayed | FieldErrors | Stale:
+    """Answer the signed-undertaking form on ``case``: the ``record_undertaking`` step, whose
+    record is a file (``documents.case_documents.record_signed_undertaking``, one transaction).
+    The same answers as ``cases.step_requests.send``, in the same order, less those that cannot
+    arise here."""
+    upload = sent.upload
+    if idempotency.earlier(session, upload.submission_key, Purpose.step, case_id=case.id,
+                           event=UNDERTAKING_EVENT, user_id=user.id) is not None:
+        return Replayed()
+    if not (sent.form_valid and idempotency.is_well_formed(upload.submission_key)):
+        return FieldErrors(case, {})
+    try:
+        document = record_signed_undertaking(session, user, upload, policy=policy, now=now,
+                                             max_bytes=max_bytes)
+    except AlreadySubmitted:
+        return Replayed()
+    except InputInvalid as exc:
+        return FieldErrors(load_case_in_scope(session, user, case.id), exc.errors)
+    except RationaleRequired as exc:
+        return FieldErrors(load_case_in_scope(session, user, case.id), {"rationale": exc.message})
+    except StaleCase as exc:
+        log.info("signed undertaking on case %s by user %s refused: the case changed after the "
+                 "form was opened", case.id, user.id)
+        return Stale(load_case_in_scope(session, user, case.id), exc.message)
+    return Saved(document)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -32,7 +31,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from disclosure_app.audit.sensitive import justification, requires_reason
+from disclosure_app.audit.reasons import justification, requires_reason
 from disclosure_app.cases import step_requests, workflow
 from disclosure_app.cases.queue import record_download
 from disclosure_app.cases.step_display import people_names
@@ -42,16 +41,17 @@ from disclosure_app.db import get_session
 from disclosure_app.documents import case_bundle
 from disclosure_app.documents import case_documents as documents
 from disclosure_app.documents.case_documents import DocumentAltered
+from disclosure_app.documents.case_page import RECORD_READERS, UPLOAD_ENDPOINT
 from disclosure_app.documents.forms import SignedUndertakingForm
 from disclosure_app.documents.pdf import records
 from disclosure_app.documents.pdf.records import DocumentTooLong, build_case_record
 from disclosure_app.models import Case, User
-from disclosure_app.security.sessions import step_up_required
-from disclosure_app.security.views import sends_a_file
+from disclosure_app.security.sessions import sends_a_file, step_up_required
 from disclosure_app.web.access import allow
 from disclosure_app.web.context import case_policy, letterhead, now
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
+from disclosure_app.web.forms import add_errors
 from workflows.roles import Role
 from workflows.status import Status
 
@@ -59,10 +59,6 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 log = logging.getLogger(__name__)
 
 POLICE = (Role.case_officer, Role.decision_maker)
-# Who may download the decision record: the route allows them, and the case page links it for
-# them only (a partner agency member is never offered a link that answers 403).
-RECORD_READERS = (Role.case_officer, Role.decision_maker, Role.auditor)
-UPLOAD_ENDPOINT = "documents.signed_undertaking"
 
 
 def _user() -> User:
@@ -182,16 +178,6 @@ def _upload_page(case: Case, form: SignedUndertakingForm, *, stale: str | None =
                            max_upload=documents.size_words(_max_upload()))
 
 
-def _add_errors(form: SignedUndertakingForm, errors: dict[str, str]) -> None:
-    """Service errors onto the fields they name; anything else into the summary."""
-    for name, message in errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = [*target.errors, message]
-        else:
-            form.form_errors = [*form.form_errors, message]
-
-
 def _already_saved(case_id: int) -> Response:
     flash("The signed undertaking was already saved from this form, so nothing was saved "
           "again.", "success")
@@ -215,7 +201,7 @@ def signed_undertaking(case_id: int) -> Any:
         _refuse_unless_available(case, user)
         form.expected_version.data = case.version
         return _upload_page(case, form)
-    outcome = step_requests.send_signed_undertaking(
+    outcome = documents.send_signed_undertaking(
         session, user, case, _sent(case_id, form), policy=case_policy(), now=now(),
         max_bytes=_max_upload())
     match outcome:
@@ -226,7 +212,7 @@ def signed_undertaking(case_id: int) -> Any:
             return _already_saved(case_id)
         case step_requests.FieldErrors(case=shown, errors=errors):
             key_is_sound(form)  # a key that cannot be ours: say so, and give a fresh one
-            _add_errors(form, errors)
+            add_errors(form, errors)
             return _upload_page(shown, form), 400
         case step_requests.Stale(case=fresh, message=message):
             stale_edit_refused(case_id)
@@ -235,7 +221,7 @@ def signed_undertaking(case_id: int) -> Any:
             return _upload_page(fresh, form, stale=message), 409
 
 
-def _sent(case_id: int, form: SignedUndertakingForm) -> step_requests.SentUpload:
+def _sent(case_id: int, form: SignedUndertakingForm) -> documents.SentUpload:
     """The form as plain values. Its own checks run first; the file is read only from a form
     that passed them (it holds one then)."""
     valid = form.validate_on_submit()
@@ -245,7 +231,7 @@ def _sent(case_id: int, form: SignedUndertakingForm) -> step_requests.SentUpload
         filename=filename, content=content, signed_on=form.signed_on.data,
         signed_by=form.signed_by.data or "", rationale=form.rationale.data or "",
         submission_key=form.submission_key.data)
-    return step_requests.SentUpload(upload, form_valid=valid)
+    return documents.SentUpload(upload, form_valid=valid)
 
 
 # --- Kept documents and the case bundle --------------------------------------------------------
@@ -268,62 +254,6 @@ def case_bundle_zip(case_id: int) -> Response:
     filename, content = case_bundle.export_case_bundle(get_session(), _user(), case_id,
                                                        now=now(), letterhead=letterhead())
     return _attachment(content, "application/zip", filename)
-
-
-# --- What the case page shows ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DocumentLink:
-    label: str
-    href: str
-
-
-@dataclass(frozen=True)
-class CaseDocuments:
-    """The context of ``templates/documents/_case_documents.html``."""
-
-    produce: list[DocumentLink] = field(default_factory=list)
-    stored: list[dict[str, Any]] = field(default_factory=list)
-    upload_href: str | None = None
-    bundle_href: str | None = None
-    record_href: str | None = None  # the decision record, linked beside the case's actions
-
-    @property
-    def empty(self) -> bool:
-        return not (self.produce or self.stored or self.upload_href or self.bundle_href)
-
-
-_KIND_ENDPOINTS = {
-    documents.UNDERTAKING: "documents.undertaking",
-    documents.NON_DISCLOSURE_LETTER: "documents.non_disclosure_letter",
-    documents.CLOSURE_LETTER: "documents.closure_letter",
-}
-
-
-def case_documents(case: Case, user: User) -> CaseDocuments:
-    """What the documents part of the case page offers this user (nothing for partners and
-    administrators). Reads the kept documents' names, never their contents, and logs nothing:
-    opening the case page is already logged."""
-    produce, upload = [], None
-    if user.role in documents.GENERATORS:
-        produce = [DocumentLink(f"{documents.KIND_LABELS[kind]} (PDF)",
-                                url_for(_KIND_ENDPOINTS[kind], case_id=case.id))
-                   for kind in documents.available_kinds(case)]
-    if user.role is Role.case_officer and case.status is Status.disclosure_approved:
-        upload = url_for(UPLOAD_ENDPOINT, case_id=case.id)
-    stored: list[dict[str, Any]] = []
-    if user.role in documents.STORED_READERS:
-        stored = [{**documents.public_summary(doc),
-                   "href": url_for("documents.stored_document", case_id=case.id,
-                                   document_id=doc.id)}
-                  for doc in documents.stored_documents(get_session(), case.id)]
-    bundle = (url_for("documents.case_bundle_zip", case_id=case.id)
-              if user.role is Role.auditor else None)
-    record = (url_for("documents.case_record", case_id=case.id)
-              if user.role in RECORD_READERS and "documents.case_record" in
-              current_app.view_functions else None)
-    return CaseDocuments(produce, stored, upload, bundle, record)
 
 
 # --- Errors -----------------------------------------------------------------------------------

@@ -32,11 +32,11 @@ from disclosure_app.cases.step_forms import (
     DayMonthYearField,
     NoHiddenCharacters,
     Required,
-    choice_list,
     strip_text,
 )
 from disclosure_app.risk.risk_check import NOTE_MAX, PURPOSES, SHORT_MAX
 from disclosure_app.web.form_keys import SubmissionKeyField
+from disclosure_app.web.forms import choice_list
 from workflows.checks import CheckOutcome
 from workflows.identity import Identifier
 

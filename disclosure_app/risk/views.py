@@ -1,7 +1,8 @@
 """Staff pages of the risk check: who the subject is (register search, propose, confirm, no
 trace), the checks checklist, the risk check view and manual case links.
 
-Routes hang on the staff blueprint. Views stay thin: validate a form, call one service, flash,
+The ``risk`` blueprint shares the staff pages' /staff prefix, so the addresses are those of the
+case they belong to. Views stay thin: validate a form, call one service, flash,
 redirect (PRG); a refused form is shown again with a GOV.UK error summary and a 400, storing
 nothing. Register data is police-only: partners never see it, auditors read the risk check view.
 """
@@ -10,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from disclosure_app.cases import links, workflow
-from disclosure_app.cases.step_forms import choice_list
-from disclosure_app.cases.views import _add_errors, bp
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.core.idempotency import AlreadySubmitted
 from disclosure_app.db import get_session
@@ -32,9 +31,12 @@ from disclosure_app.risk.forms import (
 from disclosure_app.web.access import POLICE, allow
 from disclosure_app.web.context import case_policy, now
 from disclosure_app.web.form_keys import key_is_sound
+from disclosure_app.web.forms import add_errors, choice_list
 from workflows.identity import Identifier
 from workflows.roles import Role
 from workflows.status import Status
+
+bp = Blueprint("risk", __name__, url_prefix="/staff")
 
 
 def _user() -> User:
@@ -116,7 +118,7 @@ def propose_identity(case_id: int) -> Any:
         except AlreadySubmitted:
             return _already(case_id)
         except InputInvalid as exc:
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             return _to_case(case_id, "Match proposed: a colleague must now confirm it.")
     return _identity_page(case_id, log=False, propose=form), 400
@@ -136,7 +138,7 @@ def review_identity(case_id: int) -> Any:
         except AlreadySubmitted:
             return _already(case_id)
         except InputInvalid as exc:
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             return _to_case(case_id, "Subject identity confirmed." if confirm
                             else "Match rejected: the subject's identity is not resolved.")
@@ -155,7 +157,7 @@ def no_trace(case_id: int) -> Any:
         except AlreadySubmitted:
             return _already(case_id)
         except InputInvalid as exc:
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             return _to_case(case_id, "No trace recorded: only a no-disclosure outcome is "
                             "possible unless a match is confirmed later.")
@@ -185,7 +187,7 @@ def check(case_id: int, source: str) -> Any:
         except AlreadySubmitted:
             return _already(case_id)
         except InputInvalid as exc:
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             return _to_case(case_id, f"{labels[source]}: check recorded")
     page = render_template("staff/check.html", case=the_case, status=Status(the_case.status),
@@ -236,7 +238,7 @@ def link_case(case_id: int) -> Any:
         except AlreadySubmitted:
             return _already(case_id)
         except InputInvalid as exc:
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             return _to_case(case_id, "Cases linked")
     page = render_template("staff/link_case.html", case=the_case, form=form,

@@ -23,11 +23,12 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask_login import current_user
+from limits.storage import Storage
 
+from disclosure_app.core.clock import now
 from disclosure_app.db import get_session
 from disclosure_app.security import event_log as security_log
 from disclosure_app.security.event_log import Kind
-from disclosure_app.web.context import now
 
 log = logging.getLogger("disclosure_app.security")
 # Security events are always emitted (where they go is the deployment's logging configuration),
@@ -86,9 +87,7 @@ def _security_event(kind: str, **details: Any) -> None:
     if "email" in details:
         # What was typed as an email address may be a password typed in the wrong box: only its
         # hash is kept, which still groups repeated failures for one identifier.
-        from disclosure_app.security.event_log import identifier_hash
-
-        details["identifier_sha256"] = identifier_hash(str(details.pop("email") or ""))
+        details["identifier_sha256"] = security_log.identifier_hash(str(details.pop("email") or ""))
     _store(kind, details)
     record: dict[str, Any] = {"event": kind}
     if has_request_context():
@@ -128,8 +127,6 @@ def authorisation_denied(user_id: int | None, **details: Any) -> None:
     _security_event("authz_denied", user_id=user_id, **details)
     if user_id is None:
         return
-    from disclosure_app.security.rate_limits import count_event
-
     threshold = int(current_app.config.get("MISUSE_DENIALS_ALERT", 21))
     try:
         count = count_event(f"denials:{user_id}", window_seconds=600)
@@ -139,6 +136,14 @@ def authorisation_denied(user_id: int | None, **details: Any) -> None:
     if count == threshold:
         _security_event("misuse_alert", user_id=user_id, pattern="authorisation denials",
                         threshold=threshold, window_minutes=10)
+
+
+def count_event(key: str, *, window_seconds: int) -> int:
+    """Count one occurrence of ``key`` in a fixed window shared by every process (for alerts).
+    Counts even when request limits are switched off. The storage is made by
+    ``rate_limits.init_app``."""
+    storage: Storage = current_app.extensions["event_counter"]
+    return storage.incr(f"event/{key}", window_seconds)
 
 
 def _request_info() -> security_log.RequestInfo:

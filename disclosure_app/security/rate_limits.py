@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from disclosure_app.db import release_read_transaction, writer
 from disclosure_app.models.security import RateLimitCounter
+from disclosure_app.security.events import _security_event
 
 _counters = RateLimitCounter.__table__
 
@@ -126,8 +127,6 @@ def client_address() -> str:
 
 
 def _on_breach(limit: RequestLimit) -> None:
-    from disclosure_app.security.events import _security_event
-
     _security_event("rate_limited", limit=str(limit.limit))
 
 
@@ -157,9 +156,3 @@ def init_app(app: Flask) -> None:
             )(view)
         app.view_functions[endpoint] = view
 
-
-def count_event(key: str, *, window_seconds: int) -> int:
-    """Count one occurrence of ``key`` in a fixed window shared by every process (for alerts).
-    Counts even when request limits are switched off."""
-    storage: Storage = current_app.extensions["event_counter"]
-    return storage.incr(f"event/{key}", window_seconds)

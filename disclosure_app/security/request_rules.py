@@ -38,6 +38,7 @@ from wtforms import DateField, SelectMultipleField
 from wtforms.fields.core import UnboundField
 from wtforms.form import BaseForm
 
+from disclosure_app.security.events import _security_event
 from workflows.fields import Kind
 from workflows.steps import STEPS
 
@@ -112,8 +113,6 @@ def init_app(app: Flask) -> None:
 
 
 def _refuse(problem: str, names: list[str]) -> None:
-    from disclosure_app.security.events import _security_event
-
     _security_event("hostile_input", problem=problem, names=",".join(sorted(set(names))[:5]))
     abort(400, description=problem)
 

@@ -13,7 +13,7 @@ On top of that, kept in the signed cookie (the client can read but not alter it)
   approving a decision, generating a document, exporting, changing accounts) need one within
   ``STEP_UP_MINUTES`` (5). Flask-Login's "fresh" flag cannot do this: it only tells a real
   sign-in from a remember-me cookie, and this app never sets one.
-Times come from ``context.now()``, so tests can move the clock.
+Times come from ``core.clock.now()``, so tests can move the clock.
 
 The cookie is a browser-session cookie (no Expires or Max-Age): nothing outlives the browser on
 disk for the 12 hours the signed cookie stays valid, and the timeouts above are enforced here,
@@ -38,14 +38,16 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired
 
+from disclosure_app.core.clock import now
 from disclosure_app.db import release_read_transaction
 from disclosure_app.models import User
 from disclosure_app.security.events import _security_event
-from disclosure_app.web.context import now
+from disclosure_app.security.sign_in import LockoutPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PENDING = "pending_sign_in"
+PENDING_MAX_SECONDS = 600
 
 
 def _stamp(moment: datetime) -> float:
@@ -163,3 +165,48 @@ def init_app(app: Flask) -> None:
         # which the page's own work (or /healthz's separate connection) must not wait behind.
         release_read_transaction()
         return None
+
+
+# A view that answers with a file to download marks itself with this attribute (``sends_a_file``).
+FILE_VIEW = "_sends_a_file"
+
+
+def sends_a_file(view: Any) -> Any:
+    """Mark a view that answers with an attachment, so that "Confirm it is you" can say the
+    file will download and offer the way back."""
+    setattr(view, FILE_VIEW, True)
+    return view
+
+
+# --- Sign-in in progress (read by the sign-in pages and by access control) ------------------
+
+
+def lockout_policy() -> LockoutPolicy:
+    """This app's lockout settings, for every check of a password or code."""
+    config = current_app.config
+    return LockoutPolicy(
+        failures=int(config["LOCKOUT_FAILURES"]),
+        window=timedelta(minutes=float(config["LOCKOUT_WINDOW_MINUTES"])),
+        lock=timedelta(minutes=float(config["LOCKOUT_MINUTES"])),
+    )
+
+
+def pending(stage: str) -> dict[str, Any] | None:
+    """The sign-in waiting at ``stage`` (a password given, a code owed...), unless too old."""
+    waiting = session.get(PENDING)
+    if not isinstance(waiting, dict) or waiting.get("stage") != stage:
+        return None
+    at = waiting.get("at")
+    if not isinstance(at, int | float) or now().timestamp() - at > PENDING_MAX_SECONDS:
+        session.pop(PENDING, None)
+        return None
+    return waiting
+
+
+def pending_page() -> str | None:
+    """Where an unfinished sign-in continues (access control sends staff pages there)."""
+    if pending("code") is not None:
+        return url_for("auth.two_factor")
+    if pending("password") is not None:
+        return url_for("auth.new_password")
+    return None

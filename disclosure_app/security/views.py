@@ -9,7 +9,6 @@ Sign-out is a POST and ends every copy of the session cookie.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +40,8 @@ from disclosure_app.security.forms import (
     NewPasswordForm,
 )
 from disclosure_app.security.hash_slots import HashSlotsBusy, hash_slot
-from disclosure_app.security.sign_in import LockoutPolicy, Outcome
+from disclosure_app.security.sessions import FILE_VIEW, lockout_policy
+from disclosure_app.security.sign_in import Outcome
 from disclosure_app.web.access import STAFF, allow, public
 from disclosure_app.web.context import now
 from workflows.roles import Role
@@ -52,7 +52,6 @@ GENERIC_REFUSAL = "Enter a correct email address and password"
 BUSY = "The service is busy. Wait a moment and try again."
 WRONG_CODE = "Enter the current 6-digit code from your authenticator app"
 START_AGAIN = "Sign in again: too many wrong codes, or the sign-in took too long."
-PENDING_MAX_SECONDS = 600
 
 
 def home_for(role: Role) -> str:
@@ -74,41 +73,12 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def lockout_policy() -> LockoutPolicy:
-    config = current_app.config
-    return LockoutPolicy(
-        failures=int(config["LOCKOUT_FAILURES"]),
-        window=timedelta(minutes=float(config["LOCKOUT_WINDOW_MINUTES"])),
-        lock=timedelta(minutes=float(config["LOCKOUT_MINUTES"])),
-    )
-
-
 def _context_words() -> tuple[str, ...]:
     config = current_app.config
     return (str(config["FORCE_NAME"]), str(config["SERVICE_NAME"]), "police")
 
 
 # --- Pending sign-in ----------------------------------------------------------------------
-
-
-def _pending(stage: str) -> dict[str, Any] | None:
-    pending = session.get(sessions.PENDING)
-    if not isinstance(pending, dict) or pending.get("stage") != stage:
-        return None
-    at = pending.get("at")
-    if not isinstance(at, int | float) or now().timestamp() - at > PENDING_MAX_SECONDS:
-        session.pop(sessions.PENDING, None)
-        return None
-    return pending
-
-
-def pending_page() -> str | None:
-    """Where an unfinished sign-in continues (access control sends staff pages there)."""
-    if _pending("code") is not None:
-        return url_for("auth.two_factor")
-    if _pending("password") is not None:
-        return url_for("auth.new_password")
-    return None
 
 
 def _restart(message: str = START_AGAIN) -> Any:
@@ -172,7 +142,7 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/two-factor", methods=["GET", "POST"])
 @public
 def two_factor():  # type: ignore[no-untyped-def]
-    pending = _pending("code")
+    pending = sessions.pending("code")
     if pending is None:
         return _restart("Sign in to continue.")
     user = get_session().get(User, pending["uid"])
@@ -205,7 +175,7 @@ def _code_failure_event(user_id: int, outcome: Outcome, locked_now: bool = False
 @bp.route("/two-factor/set-up", methods=["GET", "POST"])
 @public
 def set_up_two_factor():  # type: ignore[no-untyped-def]
-    pending = _pending("code")
+    pending = sessions.pending("code")
     if pending is None:
         return _restart("Sign in to continue.")
     secret = sign_in.pending_secret(get_session(), pending["uid"], pending["challenge"],
@@ -236,7 +206,7 @@ def set_up_two_factor():  # type: ignore[no-untyped-def]
 @bp.get("/two-factor/set-up/qr.svg")
 @public
 def two_factor_qr():  # type: ignore[no-untyped-def]
-    pending = _pending("code")
+    pending = sessions.pending("code")
     if pending is None:
         return _restart("Sign in to continue.")
     session_db = get_session()
@@ -254,7 +224,7 @@ def two_factor_qr():  # type: ignore[no-untyped-def]
 @bp.route("/new-password", methods=["GET", "POST"])
 @public
 def new_password():  # type: ignore[no-untyped-def]
-    pending = _pending("password")
+    pending = sessions.pending("password")
     if pending is None:
         return _restart("Sign in to continue.")
     form, template = NewPasswordForm(), "auth/new_password.html"
@@ -303,17 +273,6 @@ def confirm_identity():  # type: ignore[no-untyped-def]
                            for_a_file=file_view is not None,
                            back=_case_page(file_view[1]) if file_view else None), \
         400 if form.errors else 200
-
-
-# A view that answers with a file to download marks itself with this attribute (``sends_a_file``).
-FILE_VIEW = "_sends_a_file"
-
-
-def sends_a_file(view: Any) -> Any:
-    """Mark a view that answers with an attachment, so that "Confirm it is you" can say the
-    file will download and offer the way back."""
-    setattr(view, FILE_VIEW, True)
-    return view
 
 
 def _file_view(target: str | None) -> tuple[str, dict[str, Any]] | None:

@@ -15,6 +15,7 @@ from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from disclosure_app.security import sessions
 from workflows.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,9 +69,7 @@ def _decide() -> Any:
     if not current_user.is_authenticated:
         # Password given but not the second factor (or a new password still owed): carry on
         # there, never to a staff page (SEC-01).
-        from disclosure_app.security.views import pending_page
-
-        pending = pending_page()
+        pending = sessions.pending_page()
         if pending:
             return redirect(pending)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -9,7 +9,7 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from disclosure_app.cases.applications import Timescales
-from disclosure_app.db import utcnow
+from disclosure_app.core.clock import now  # noqa: F401  (views take it from here)
 from disclosure_app.documents.case_documents import Letterhead
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.policy import CasePolicy
@@ -29,12 +29,6 @@ def letterhead() -> Letterhead:
 
 def timescales() -> Timescales:
     return current_app.extensions["timescales"]
-
-
-def now() -> datetime:
-    """The current UTC time; tests may install a fixed clock as ``app.config['CLOCK']``."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock else utcnow()
 
 
 def _format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:

@@ -96,18 +96,18 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("staff.new_right_to_know", "GET"): row(LOGIN, LOGIN, 200, 403, 403, 403, 403, 403),
     ("staff.new_right_to_know", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
     # The risk check (issue 5): register data is police-only; auditors read the risk check view.
-    ("staff.identity", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
-    ("staff.propose_identity", "GET"): everyone(405),
-    ("staff.propose_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("staff.review_identity", "GET"): everyone(405),
-    ("staff.review_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("staff.no_trace", "GET"): everyone(405),
-    ("staff.no_trace", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("staff.check", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
-    ("staff.check", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("staff.risk_check_view", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
-    ("staff.link_case", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
-    ("staff.link_case", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.identity", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("risk.propose_identity", "GET"): everyone(405),
+    ("risk.propose_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.review_identity", "GET"): everyone(405),
+    ("risk.review_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.no_trace", "GET"): everyone(405),
+    ("risk.no_trace", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.check", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("risk.check", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.risk_check_view", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
+    ("risk.link_case", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("risk.link_case", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
     # The auditor's console.
     ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
     ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
@@ -173,8 +173,8 @@ STEP_EVENT = {
 }
 DEFAULT_EVENT = "complete_assessment"
 UNKNOWN_TOKEN = "not-a-real-status-token-0123456789abcdef"
-CASE_ONLY_RISK_ENDPOINTS = ("staff.identity", "staff.propose_identity", "staff.review_identity",
-                            "staff.no_trace", "staff.risk_check_view", "staff.link_case")
+CASE_ONLY_RISK_ENDPOINTS = ("risk.identity", "risk.propose_identity", "risk.review_identity",
+                            "risk.no_trace", "risk.risk_check_view", "risk.link_case")
 MISSING_ID = 999_999
 
 
@@ -198,7 +198,7 @@ class World:
             values["case_id"] = case_id
         elif endpoint == "documents.stored_document":
             values.update(case_id=case_id, document_id=MISSING_ID)
-        elif endpoint == "staff.check":
+        elif endpoint == "risk.check":
             values.update(case_id=case_id, source="pnc")
         elif endpoint == "audit.report_export":
             values.update(name="disclosures", fmt="csv")

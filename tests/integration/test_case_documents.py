@@ -28,7 +28,7 @@ from disclosure_app.core.idempotency import new_key
 from disclosure_app.db import get_session
 from disclosure_app.documents import case_bundle
 from disclosure_app.documents.case_documents import safe_filename
-from disclosure_app.documents.views import case_documents
+from disclosure_app.documents.case_page import case_documents
 from disclosure_app.models import Applicant, AuditEntry, Case, CaseStep, StoredDocument, User
 from disclosure_app.operations import demo
 from tests.conftest import complete_second_factor, make_app, sign_in
