@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 FORBIDDEN = {"flask", "flask_login", "flask_wtf", "sqlalchemy", "wtforms", "disclosure_app",
              "alembic", "govuk_frontend_wtf", "govuk_frontend_jinja"}
