@@ -1,26 +1,53 @@
 """Shared fixtures: an app on a freshly migrated database per test (SQLite, or PostgreSQL when
 ``TEST_DATABASE_URL`` is set: see tests/databases.py), and signed-in clients for every role
-(signed in through the real sign-in form)."""
+(signed in through the real sign-in form).
+
+Every test has a database of its own, whatever it does: a copy of a template. What this worker
+may share between tests is only ever a template, never a database a test runs on:
+
+- ``migrated_template``: the schema, migrated once per worker.
+- Snapshots (``snapshots``): the schema plus what many tests set up the same way (the six staff
+  accounts; the same people signed in through the real sign-in form; a module's own world, see
+  ``snapshot_copy``), made once and copied per test. A staff page a test merely reads still
+  writes (the s.62 consultation log, the session's last-seen time, rate-limit counters), so a
+  live database shared by tests would make each test see the others' writes; a copy keeps each
+  test's writes its own. Nothing connects to a snapshot after it is made (it is a file copied on
+  SQLite, a ``CREATE DATABASE … TEMPLATE`` source on PostgreSQL); that it was not written is
+  checked when it is retired (``Snapshots.retire``). Sign-ins carry their time, so a snapshot
+  is made again once older than ``SNAPSHOT_MAX_AGE_SECONDS``: a test starts with sign-ins well
+  within the step-up (5 minutes) and idle (15 minutes) limits, as it would have signed in itself.
+  Tests opt in with ``@pytest.mark.staff_snapshot`` (``staff`` and ``clients`` then come from a
+  snapshot), or use ``snapshot_copy`` for a world of their own.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
+import tempfile
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import column, func, inspect, select, table
 from werkzeug.exceptions import SecurityError
 from werkzeug.serving import make_server
 
 from disclosure_app import create_app
 from disclosure_app.db import get_session
+from disclosure_app.models import User
 from disclosure_app.security import accounts as users
 from tests.databases import (
     ENGINE,
@@ -32,6 +59,7 @@ from tests.databases import (
     ensure_pg_roles,
     new_pg_database,
     sqlite_database,
+    superuser,
 )
 from tests.factories import PASSWORD, TEST_SECRET_KEY, forget_used_code, make_user, totp_code
 from workflows.roles import Rank, Role
@@ -90,14 +118,45 @@ class TokenCarryingClient(FlaskClient):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``engine("sqlite")`` or ``engine("postgresql")`` test one engine's own
     behaviour; the run on the other engine leaves them out (deselected, not skipped: `make
-    test` runs the suite on both, so each runs once)."""
+    test` runs the suite on both, so each runs once).
+
+    Tests marked ``engine_independent`` never touch the test database (the PostgreSQL pass of
+    `make test` leaves them out with ``-m "not engine_independent"``): a test so marked that
+    uses the test database after all, or drives a browser (whose server runs on the test
+    database), is an error here rather than a test quietly run on one engine only."""
     keep, other_engine = [], []
     for item in items:
+        if item.get_closest_marker("engine_independent") is not None and (
+                "migrated_template" in getattr(item, "fixturenames", ())
+                or item.get_closest_marker("browser") is not None):
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked engine_independent but uses the test database")
         marker = item.get_closest_marker("engine")
         (other_engine if marker is not None and marker.args[0] != ENGINE else keep).append(item)
     if other_engine:
         config.hook.pytest_deselected(items=other_engine)
         items[:] = keep
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The compiled code of the templates, kept for every app this test process makes. Each
+    test makes an app of its own, which would otherwise parse and compile again every template
+    it renders (most of a second for a staff page); a server process compiles each once too.
+    Jinja uses the code only while the template's source checksum still matches."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
@@ -114,6 +173,7 @@ def make_app(db: TestDatabase | Path | str, **overrides: Any) -> Flask:
     else:
         config = {"DATABASE_URL": db}
     app = create_app({**BASE_CONFIG, **config, **overrides})
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     if "WTF_CSRF_ENABLED" not in overrides:
         app.test_client_class = TokenCarryingClient
     return app
@@ -128,12 +188,39 @@ def migrate(db: TestDatabase) -> None:
     app.extensions["db_engine"].dispose()
 
 
+def _memory_directory() -> Path | None:
+    """A new directory on /dev/shm when that is a tmpfs with room to spare, else None."""
+    shm = Path("/dev/shm")  # nosec B108 # a private directory made by mkdtemp
+    try:
+        stats = os.statvfs(shm)
+        if stats.f_bavail * stats.f_frsize < 2 << 30:
+            return None
+        return Path(tempfile.mkdtemp(prefix="disclosure-tests-", dir=shm))
+    except OSError:
+        return None
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this worker's SQLite test databases live: in memory (/dev/shm) when there is room,
+    so that a commit does not wait for a disk that other work keeps busy; the app's own
+    settings (WAL, synchronous=FULL) are unchanged, and each file is deleted after its test."""
+    directory = _memory_directory() if ENGINE == "sqlite" else None
+    if directory is None:
+        yield tmp_path_factory.mktemp("databases")
+        return
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(database_directory: Path) -> Iterator[TestDatabase]:
     """One database migrated with Alembic per test session (per xdist worker); each test gets a
     copy: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL."""
     if ENGINE == "sqlite":
-        template = sqlite_database(tmp_path_factory.mktemp("template") / "template.sqlite")
+        template = sqlite_database(database_directory / "template.sqlite")
         migrate(template)
         checkpoint_sqlite(template.path)
         yield template
@@ -146,21 +233,178 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Test
 
 
 def fresh_database(directory: Path, template: TestDatabase) -> TestDatabase:
-    """A copy of the migrated template (drop it with ``discard_database``)."""
+    """A copy of a template (``migrated_template`` or a snapshot); drop it with
+    ``discard_database``."""
     if ENGINE == "sqlite":
-        return copy_sqlite(template, directory / "test.sqlite")
+        return copy_sqlite(template, directory / f"test-{uuid.uuid4().hex[:16]}.sqlite")
     return new_pg_database(template=template.name)
 
 
 def discard_database(db: TestDatabase) -> None:
-    if db.engine == "postgresql":
+    if db.path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{db.path}{suffix}").unlink(missing_ok=True)
+    else:
         drop_pg_database(db.name)
 
 
+# --- Snapshots: what many tests set up the same way, made once per worker, copied per test ----
+
+# A snapshot's sign-ins are at most this old when a test starts on a copy of it (the app asks for
+# a fresh code after 5 minutes, and signs a person out after 15 idle).
+SNAPSHOT_MAX_AGE_SECONDS = 60.0
+
+Build = Callable[[Flask], tuple[Any, dict[str, FlaskClient]]]
+
+
+def fingerprint(db: TestDatabase) -> dict[str, int]:
+    """Every table's row count and the audit log's last sequence number."""
+    with superuser(db) as conn:
+        names = sorted(inspect(conn).get_table_names())
+        counts = {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
+                  for name in names}
+        if "audit_entries" in names:
+            seq = table("audit_entries", column("seq")).c.seq
+            counts["max(audit_entries.seq)"] = conn.execute(
+                select(func.coalesce(func.max(seq), 0))).scalar_one()
+    return counts
+
+
+@dataclass
+class Snapshot:
+    database: TestDatabase
+    made_at: float  # time.monotonic() when it was begun
+    data: Any  # what its build returned: plain values (ids, emails), never live ORM objects
+    cookies: dict[str, dict[tuple[str, str, str], Any]]  # each signed-in client's cookie jar
+    fingerprint: dict[str, int]
+
+
+class Snapshots:
+    """This worker's snapshots, by name; one older than ``SNAPSHOT_MAX_AGE_SECONDS`` is retired
+    and made again."""
+
+    def __init__(self, directory: Path, template: TestDatabase) -> None:
+        self.directory = directory
+        self.template = template
+        self.made: dict[str, Snapshot] = {}
+
+    def get(self, name: str, build: Build) -> Snapshot:
+        snapshot = self.made.get(name)
+        if snapshot is not None and time.monotonic() - snapshot.made_at > SNAPSHOT_MAX_AGE_SECONDS:
+            del self.made[name]
+            self.retire(snapshot)
+            snapshot = None
+        if snapshot is None:
+            snapshot = self.made[name] = self._make(build)
+        return snapshot
+
+    def _make(self, build: Build) -> Snapshot:
+        made_at = time.monotonic()
+        db = fresh_database(self.directory, self.template)
+        try:
+            app = make_app(db)
+            try:
+                data, clients = build(app)
+                cookies = {name: dict(client._cookies or {}) for name, client in clients.items()}
+            finally:
+                app.extensions["db_engine"].dispose()
+            if db.path is not None:
+                checkpoint_sqlite(db.path)  # everything in the one file that is copied
+            return Snapshot(db, made_at, data, cookies, fingerprint(db))
+        except BaseException:
+            discard_database(db)
+            raise
+
+    def retire(self, snapshot: Snapshot) -> None:
+        """Drop a snapshot, after checking that nothing wrote to it since it was made."""
+        try:
+            assert fingerprint(snapshot.database) == snapshot.fingerprint, (
+                "a shared snapshot was written to: tests must run on their own copy")
+        finally:
+            discard_database(snapshot.database)
+
+    def close(self) -> None:
+        made, self.made = self.made, {}
+        for snapshot in made.values():
+            self.retire(snapshot)
+
+
+@pytest.fixture(scope="session")
+def snapshots(database_directory: Path, migrated_template: TestDatabase) -> Iterator[Snapshots]:
+    shelf = Snapshots(database_directory, migrated_template)
+    yield shelf
+    shelf.close()
+
+
+def copy_client(app: Flask, cookies: dict[tuple[str, str, str], Any]) -> FlaskClient:
+    """A client of ``app`` holding a snapshot client's cookies (its signed-in session)."""
+    client = app.test_client()
+    assert client._cookies is not None
+    client._cookies.update(cookies)
+    return client
+
+
+@dataclass
+class SnapshotCopy:
+    app: Flask  # an app on this test's own copy of the snapshot
+    database: TestDatabase
+    data: Any
+    clients: dict[str, FlaskClient]
+
+
 @pytest.fixture
-def database(tmp_path: Path, migrated_template: TestDatabase) -> Iterator[TestDatabase]:
-    """This test's own freshly migrated database."""
-    db = fresh_database(tmp_path, migrated_template)
+def snapshot_copy(database_directory: Path, snapshots: Snapshots
+                  ) -> Iterator[Callable[[Build], SnapshotCopy]]:
+    """``snapshot_copy(build)``: this test's own copy of the worker's snapshot made by
+    ``build(app) -> (data, {name: signed-in client})`` (made on first use, and again when too
+    old), an app on it, and clients holding the snapshot clients' sessions. ``data`` must be
+    plain values: the test reads its own rows from its own copy."""
+    copies: list[SnapshotCopy] = []
+
+    def copy(build: Build) -> SnapshotCopy:
+        snapshot = snapshots.get(f"{build.__module__}.{build.__qualname__}", build)
+        db = fresh_database(database_directory, snapshot.database)
+        app = make_app(db)
+        copies.append(SnapshotCopy(app, db, snapshot.data, {}))
+        copies[-1].clients.update(
+            {name: copy_client(app, cookies) for name, cookies in snapshot.cookies.items()})
+        return copies[-1]
+
+    yield copy
+    for made in copies:
+        made.app.extensions["db_engine"].dispose()
+        discard_database(made.database)
+
+
+# What a test marked ``staff_snapshot`` found in its snapshot (read by ``staff`` and ``clients``).
+STAFF_SNAPSHOT = pytest.StashKey[Snapshot]()
+
+
+def _staff_snapshot(request: pytest.FixtureRequest) -> Snapshot | None:
+    """For a test marked ``staff_snapshot`` that uses ``staff`` or ``clients``: the worker's
+    snapshot with the staff accounts (signed in, if the test uses ``clients``)."""
+    if request.node.get_closest_marker("staff_snapshot") is None:
+        return None
+    names = request.fixturenames
+    if "clients" in names:
+        build: Build = build_signed_in_staff
+    elif "staff" in names:
+        build = build_staff
+    else:
+        return None
+    snapshot = request.getfixturevalue("snapshots").get(build.__name__, build)
+    request.node.stash[STAFF_SNAPSHOT] = snapshot
+    return snapshot
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, database_directory: Path,
+             migrated_template: TestDatabase) -> Iterator[TestDatabase]:
+    """This test's own database: a copy of the migrated template (or, for a test marked
+    ``staff_snapshot``, of the snapshot its ``staff``/``clients`` come from)."""
+    snapshot = _staff_snapshot(request)
+    db = fresh_database(database_directory,
+                        snapshot.database if snapshot is not None else migrated_template)
     yield db
     discard_database(db)
 
@@ -218,8 +462,7 @@ def complete_second_factor(app: Flask, client: FlaskClient, user_email: str) -> 
     assert "/staff/two-factor" not in response.headers["Location"], response.headers
 
 
-@pytest.fixture
-def staff(app: Flask) -> dict[str, Any]:
+def make_staff(app: Flask) -> dict[str, Any]:
     """One account per staff role: {'case_officer': User, 'decision_maker': User, ...}."""
     with app.app_context():
         session = get_session()
@@ -237,10 +480,47 @@ def staff(app: Flask) -> dict[str, Any]:
         return people
 
 
+def sign_in_staff(app: Flask, staff: dict[str, Any]) -> dict[str, FlaskClient]:
+    return {key: sign_in(app, user.email) for key, user in staff.items()}
+
+
+def build_staff(app: Flask) -> tuple[dict[str, int], dict[str, FlaskClient]]:
+    return {key: user.id for key, user in make_staff(app).items()}, {}
+
+
+def build_signed_in_staff(app: Flask) -> tuple[dict[str, int], dict[str, FlaskClient]]:
+    people = make_staff(app)
+    return {key: user.id for key, user in people.items()}, sign_in_staff(app, people)
+
+
+def people_in(app: Flask, ids: dict[str, int]) -> dict[str, Any]:
+    """The accounts with these ids, read from ``app``'s database, as ``make_staff`` returns
+    them (loaded, then detached)."""
+    with app.app_context():
+        session = get_session()
+        people = {key: session.get(User, user_id) for key, user_id in ids.items()}
+        session.expunge_all()
+        return people
+
+
 @pytest.fixture
-def clients(app: Flask, staff: dict[str, Any]) -> dict[str, FlaskClient]:
+def staff(request: pytest.FixtureRequest, app: Flask) -> dict[str, Any]:
+    """One account per staff role: {'case_officer': User, 'decision_maker': User, ...}."""
+    snapshot = request.node.stash.get(STAFF_SNAPSHOT, None)
+    if snapshot is None:
+        return make_staff(app)
+    return people_in(app, snapshot.data)
+
+
+@pytest.fixture
+def clients(request: pytest.FixtureRequest, app: Flask, staff: dict[str, Any]
+            ) -> dict[str, FlaskClient]:
     """A signed-in test client per staff role, plus 'anonymous'."""
-    result = {key: sign_in(app, user.email) for key, user in staff.items()}
+    snapshot = request.node.stash.get(STAFF_SNAPSHOT, None)
+    if snapshot is None:
+        result = sign_in_staff(app, staff)
+    else:
+        result = {key: copy_client(app, snapshot.cookies[key]) for key in staff}
     result["anonymous"] = app.test_client()
     return result
 

@@ -12,6 +12,7 @@ page they try a made-up token).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from disclosure_app.audit import chain as audit
 from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import Case, CaseInvitation, CaseStep, StoredDocument, User
-from tests.conftest import sign_in
+from tests.conftest import make_staff, sign_in, sign_in_staff
 from tests.factories import make_case, make_user
 from workflows.roles import Role
 from workflows.status import Status
@@ -216,8 +217,9 @@ class World:
             return url_for(endpoint, **values)
 
 
-@pytest.fixture
-def world(app: Flask, staff: dict[str, Any], clients: dict[str, FlaskClient]) -> World:
+def build_world(app: Flask) -> tuple[dict[str, Any], dict[str, FlaskClient]]:
+    staff = make_staff(app)
+    clients = sign_in_staff(app, staff)
     case, token = make_case(app, Status.full_risk_assessment, officer=staff["case_officer"],
                             decider=staff["decision_maker"])
     assert token is not None
@@ -235,7 +237,6 @@ def world(app: Flask, staff: dict[str, Any], clients: dict[str, FlaskClient]) ->
         invited_email = invited.email
     all_clients = dict(clients)
     all_clients["partner_invited"] = sign_in(app, invited_email)
-    all_clients["applicant"] = app.test_client()
     # The decision record needs a reason given in the session (issue 6); the prompt itself has
     # its own rows, and its redirect is tested in test_documents.
     for role in ("case_officer", "decision_maker", "auditor"):
@@ -244,7 +245,20 @@ def world(app: Flask, staff: dict[str, Any], clients: dict[str, FlaskClient]) ->
         assert response.status_code == 303
     emails = {key: user.email for key, user in staff.items()}
     emails["partner_invited"] = invited_email
-    return World(app, all_clients, case.id, token, staff["partner"].id, emails)
+    return {"case_id": case.id, "token": token, "user_id": staff["partner"].id,
+            "emails": emails}, all_clients
+
+
+@pytest.fixture
+def world(snapshot_copy: Callable[..., Any]) -> World:
+    """This test's own copy of the worker's snapshot of the world (tests.conftest, Snapshots):
+    the people signed in, the case, the invitation and the reasons given."""
+    made = snapshot_copy(build_world)
+    all_clients = dict(made.clients)
+    all_clients["anonymous"] = made.app.test_client()
+    all_clients["applicant"] = made.app.test_client()
+    return World(made.app, all_clients, made.data["case_id"], made.data["token"],
+                 made.data["user_id"], dict(made.data["emails"]))
 
 
 def snapshot(app: Flask, case_id: int) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from tests.factories import SUBJECT_NAME, make_case
 from workflows.roles import Agency, Rank, Role
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 PASSWORD_RE = re.compile(r'data-testid="one-time-password">([^<]+)<')
 
 NEW_OFFICER = {"email": "New.Officer@Northshire.example", "full_name": "Nia Newcomer",

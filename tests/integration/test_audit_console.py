@@ -23,6 +23,8 @@ from tests.databases import superuser
 from tests.factories import make_case
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 ROW = re.compile(r'<tr class="govuk-table__row" data-seq="(\d+)">')
 HOSTILE = '=HYPERLINK("http://x","y")'
 

@@ -43,6 +43,8 @@ from tests.factories import (
 )
 from workflows.status import Route, Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 HOSTILE = '<b>x <img src="/etc/passwd"> <a href="javascript:alert(1)">y</a> <font color="red">'
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"

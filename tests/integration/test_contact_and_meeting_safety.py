@@ -18,6 +18,8 @@ from tests.factories import SUBJECT_ADDRESS, make_case, record_undertaking
 from tests.integration.test_staff_steps import form_payload, snapshot, version_of
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 PARTNER_READS_POST = "My partner reads my post, so please do not write to me."
 
 

@@ -40,6 +40,8 @@ from workflows.errors import DecisionMakerNotEligible
 from workflows.roles import Rank, Role
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 TODAY = datetime.now(UTC).date()
 CLOSE = {"referrals_complete": "yes", "review_date": (TODAY + timedelta(days=2000)).isoformat()}
 FINDINGS = "The checks were complete and each limb engages with this child's circumstances."

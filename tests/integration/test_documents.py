@@ -21,6 +21,8 @@ from disclosure_app.operations import demo
 from tests.factories import give_reason, make_case
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 HOSTILE = '<b>unclosed <img src="/etc/passwd"> <a href="javascript:alert(1)">x</a> ' \
           '<font color="red">red</font>'
 

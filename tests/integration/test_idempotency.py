@@ -44,6 +44,8 @@ from tests.integration.test_staff_steps import form_payload, right_to_know_paylo
 from workflows.roles import Role
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 PARALLEL = 10
 KEY_INPUT = re.compile(r'name="submission_key" type="hidden" value="([^"]*)"')
 

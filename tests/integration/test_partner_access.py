@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from disclosure_app.cases.workflow import StepRequest, take_step
@@ -16,6 +17,8 @@ from disclosure_app.operations import demo
 from tests.factories import make_case, make_user, record_undertaking, resolve
 from workflows.roles import Agency, Role
 from workflows.status import Status
+
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
 
 VIEW = {"information_held": "Subject on licence until 2027; assessed high risk to children.",
         "agency_view": "supports_disclosure"}

@@ -27,6 +27,8 @@ from tests.factories import (
 from tests.integration.test_staff_steps import form_payload
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 FULL = Status.full_risk_assessment
 
 

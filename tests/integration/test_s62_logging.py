@@ -18,6 +18,8 @@ from tests.conftest import sign_in
 from tests.factories import SUBJECT_NAME, give_reason, make_case
 from workflows.status import Route, Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 CHILD_NAME = "Charlie Child"
 
 

@@ -21,6 +21,8 @@ from tests.factories import PASSWORD, SUBJECT_NAME, give_reason, make_case, make
 from workflows.roles import Role
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 
 def events(app, kind: str | None = None) -> list[SecurityEvent]:  # type: ignore[no-untyped-def]
     with app.app_context():

@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
+import pytest
+
 from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.models import Case
@@ -22,6 +24,8 @@ from tests.factories import DISCLOSE, make_case, record_undertaking, resolve, to
 from tests.integration.test_staff_steps import form_payload, snapshot
 from workflows.status import Status
 from workflows.steps import step_for
+
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
 
 DISCLOSURES = ("approve_disclosure_to_applicant", "approve_disclosure_to_other",
                "approve_other_information")

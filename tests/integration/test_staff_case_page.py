@@ -19,6 +19,8 @@ from tests.factories import SUBJECT_NAME, give_reason, make_case, path_to
 from workflows import MAY_SEND, DisclosureWorkflow
 from workflows.status import Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 
 def new_case(app, staff, status):
     case, _ = make_case(app, status, officer=staff["case_officer"],

@@ -19,6 +19,8 @@ from tests.factories import SUBJECT_NAME, make_case, make_user
 from workflows.roles import Role
 from workflows.status import Route, Status
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 
 def case_ids(response) -> list[int]:
     return [int(i) for i in re.findall(r'data-case-id="(\d+)"', response.get_data(as_text=True))]

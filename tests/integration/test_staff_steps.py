@@ -38,6 +38,8 @@ from workflows.roles import Rank, Role
 from workflows.status import Route, Status
 from workflows.steps import STEPS, step_for
 
+pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
+
 ENTRY_EVENTS = {"submit_application", "open_right_to_know"}
 # A page of its own: see tests/integration/test_case_documents.py.
 UPLOAD_EVENTS = {"record_undertaking"}

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "disclosure_app" / "static"
 CSS = STATIC / "css" / "app.css"

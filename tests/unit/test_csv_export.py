@@ -11,6 +11,9 @@ import pytest
 from disclosure_app.documents.csv_export import AUDIT_COLUMNS, audit_row, csv_lines, neutralise
 from disclosure_app.models import AuditEntry
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize(
     ("cell", "expected"),

@@ -29,6 +29,9 @@ from workflows.roles import Actor, Rank, Role
 from workflows.status import TERMINAL_STATUSES, Route, Stage, Status, public_phase, stage_of
 from workflows.steps import STEPS
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 TODAY = date(2026, 6, 1)
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 APPROVED_AT = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)

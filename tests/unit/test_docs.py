@@ -12,6 +12,10 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent  # no database: not run again on PostgreSQL
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 README_MAX_BYTES = 15_000  # "at most 15 KB", read strictly as 15,000 bytes

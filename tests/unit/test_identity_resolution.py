@@ -27,6 +27,9 @@ from workflows.identity import (
     script_flags,
 )
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 TODAY = date(2026, 6, 1)
 DOB = date(1981, 3, 14)
 HOME = Address("21 Example Road, Northshire", "NS2 7EX")

@@ -16,6 +16,9 @@ from workflows.notification import (
     period_months,
 )
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 CONVICTED = date(2020, 3, 15)
 
 # (disposal, custody months, discharge months, adult period in months, under-18 period);

@@ -15,6 +15,9 @@ from pypdf import PdfReader
 from disclosure_app.documents.pdf.letters import OutcomeLetter, build_outcome_letter
 from disclosure_app.documents.pdf.undertaking import Undertaking, build_undertaking
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 FORCE = "Northshire Police"
 HOSTILE = ('<b>unclosed <img src="/etc/passwd"> <a href="javascript:alert(1)">x</a> '
            '<font color="red">red</font> <link href="file:///etc/hosts">y</link> &amp; <para>')

@@ -17,6 +17,9 @@ from disclosure_app.operations import demo
 from workflows.roles import Role
 from workflows.status import Route, Status
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 FORCE = "Northshire Police"
 HOSTILE = (

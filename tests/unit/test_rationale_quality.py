@@ -31,6 +31,9 @@ from workflows.rationale_quality import (
 )
 from workflows.roles import Agency
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 FACTS = CaseFacts(
     terms=case_terms(
         names=["Amy Rowntree", "Gareth Pell", "Gaz"],

@@ -21,6 +21,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent  # no database: not run again on PostgreSQL
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "disclosure_app"
 TOP_LEVEL = ("workflows", "templates", "tests", "migrations", "benchmarks", "scripts", "deploy",

@@ -13,6 +13,9 @@ from disclosure_app.cases.step_forms import form_class_for, lower_first
 from workflows.fields import Kind
 from workflows.steps import STEPS, step_for
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 BAD = {  # one bad answer of each kind
     Kind.text: "Hidden\u200bmark",
     Kind.textarea: "Bell\x07",

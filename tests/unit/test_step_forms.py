@@ -33,6 +33,9 @@ from disclosure_app.cases.step_forms import (
 from workflows.fields import Field, Kind, StepSpec
 from workflows.steps import STEPS, step_for
 
+# Pure: no database, so the PostgreSQL pass of `make test` leaves it out.
+pytestmark = pytest.mark.engine_independent
+
 PARTNERS = [("7", "Pat Partner (Probation)"), ("9", "Sam Social (Children's social care)")]
 EXPECTED_TYPE = {
     Kind.text: StringField,
