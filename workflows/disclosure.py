@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from statemachine import State, StateChart
 
-from workflows import steps
+from workflows import extensions, steps
 from workflows.checks import outstanding
 from workflows.errors import (
     ActorNotPermitted,
@@ -40,6 +40,18 @@ APPROVAL = [*EVERY_STEP, "decision_maker_eligible", "not_the_decision_author",
             "identity_confirmed_if_disclosing"]
 PARTNER_STEP = [*EVERY_STEP, "partner_invited"]
 DELIVERY = [*EVERY_STEP, "undertaking_on_file", "subject_identity_confirmed"]
+# A case closed after its whole-process target says why (DOMAIN.md §9.3 #23).
+CLOSING = [*EVERY_STEP, "late_closure_explained"]
+# Four eyes on an extension: a supervisor who did not ask for it.
+EXTENSION_ANSWER = [*EVERY_STEP, "extension_pending", "extension_authoriser_eligible"]
+
+
+def _in_every_open_state(states: list[State], validators: list[str]) -> Any:
+    """One internal (no state change) transition from each of ``states``."""
+    transitions = states[0].to.itself(internal=True, validators=validators)
+    for state in states[1:]:
+        transitions |= state.to.itself(internal=True, validators=validators)
+    return transitions
 
 # What a decision proposes; the second decision-maker's approval makes it the case's outcome.
 DISCLOSURE_PROPOSALS = {
@@ -205,9 +217,9 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         outcome_communicated, cond="applicant_notice_due", validators=EVERY_STEP
     )
     close_case = (
-        outcome_communicated.to(closed, validators=EVERY_STEP)
-        | disclosure_delivered.to(closed, unless="applicant_notice_due", validators=EVERY_STEP)
-        | no_disclosure_decided.to(closed, cond="is_right_to_know", validators=EVERY_STEP)
+        outcome_communicated.to(closed, validators=CLOSING)
+        | disclosure_delivered.to(closed, unless="applicant_notice_due", validators=CLOSING)
+        | no_disclosure_decided.to(closed, cond="is_right_to_know", validators=CLOSING)
     )
 
     # --- Urgent safeguarding can be raised from any open state and never ends the case.
@@ -227,6 +239,27 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
         | no_disclosure_decided.to.itself(internal=True, validators=EVERY_STEP)
         | outcome_communicated.to.itself(internal=True, validators=EVERY_STEP)
     )
+
+    # --- Target dates (DOMAIN.md §9.3 #24): asked for by the case officer, authorised or
+    # refused by a supervisor who did not ask. No state change; the target moves on approval.
+    request_extension = _in_every_open_state(
+        [received, referred, initial_checks, awaiting_interview, interviewed,
+         full_risk_assessment, representations_pending, awaiting_decision,
+         decision_pending_approval, disclosure_approved, disclosure_not_delivered,
+         disclosure_delivered, no_disclosure_decided, outcome_communicated],
+        [*EVERY_STEP, "no_extension_pending", "extension_request_valid"])
+    extend_deadline = _in_every_open_state(
+        [received, referred, initial_checks, awaiting_interview, interviewed,
+         full_risk_assessment, representations_pending, awaiting_decision,
+         decision_pending_approval, disclosure_approved, disclosure_not_delivered,
+         disclosure_delivered, no_disclosure_decided, outcome_communicated],
+        EXTENSION_ANSWER)
+    refuse_extension = _in_every_open_state(
+        [received, referred, initial_checks, awaiting_interview, interviewed,
+         full_risk_assessment, representations_pending, awaiting_decision,
+         decision_pending_approval, disclosure_approved, disclosure_not_delivered,
+         disclosure_delivered, no_disclosure_decided, outcome_communicated],
+        EXTENSION_ANSWER)
 
     def __init__(self, model: CaseRecord, *, policy: CasePolicy = DEFAULT_POLICY, **kw: Any):
         self.policy = policy
@@ -332,6 +365,50 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
                                    "every check resolved first. Still open: "
                                    + ", ".join(missing)})
 
+    # --- Target dates (workflows.extensions) ----------------------------------------------
+
+    def no_extension_pending(self) -> None:
+        if self.model.extension_request:
+            raise PreconditionUnmet("An extension is already waiting for a supervisor: it must "
+                                    "be authorised or refused before another is asked for.")
+
+    def extension_request_valid(self, step: dict[str, Any] | None = None) -> None:
+        errors = extensions.request_problems(self.model, step or {},
+                                             max_days=self.policy.extension_max_days,
+                                             tz=self.policy.local_tz)
+        if errors:
+            raise StepDataInvalid(errors)
+
+    def extension_pending(self) -> None:
+        if not self.model.extension_request:
+            raise PreconditionUnmet("No extension has been asked for on this case.")
+
+    def extension_authoriser_eligible(self, actor: Actor | None = None) -> None:
+        assert actor is not None  # actor_permitted ran first
+        minimum = self.policy.min_extension_rank
+        if actor.rank is None or actor.rank < minimum:
+            raise DecisionMakerNotEligible(
+                f"An extension must be answered by an officer of at least {minimum.label} rank."
+            )
+        if actor.id is not None and actor.id == self.model.extension_requested_by_id:
+            raise DecisionMakerNotEligible(
+                "You asked for this extension, so you cannot answer it: a supervisor must."
+            )
+
+    def late_closure_explained(self, step: dict[str, Any] | None = None,
+                               now: datetime | None = None) -> None:
+        data = step or {}
+        if now is None or now <= self.model.decision_due_at:
+            return
+        errors = {}
+        if not data.get("breach_reason_code"):
+            errors["breach_reason_code"] = ("The whole-process target date has passed: select "
+                                            "why it was missed")
+        if not data.get("breach_explanation"):
+            errors["breach_explanation"] = "Explain what held the case up"
+        if errors:
+            raise StepDataInvalid(errors)
+
     # --- Conditions: facts about the case --------------------------------------------------
 
     def is_right_to_ask(self) -> bool:
@@ -352,7 +429,42 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     # --- Actions: the facts a step establishes, written with the state change --------------
 
     def on_start_checks(self, actor: Actor) -> None:
-        self.model.assigned_officer_id = actor.id
+        # The officer who starts the checks holds the case unless it was already allocated.
+        if self.model.assigned_officer_id is None:
+            self.model.assigned_officer_id = actor.id
+
+    # Milestones: when each stage's clock stopped (workflows.clocks, workflows.forecast).
+    def on_exit_initial_checks(self, now: datetime | None = None) -> None:
+        if now is not None and self.model.checks_done_at is None:
+            self.model.checks_done_at = now
+
+    def on_enter_awaiting_decision(self, now: datetime | None = None) -> None:
+        if now is not None and self.model.assessment_done_at is None:
+            self.model.assessment_done_at = now
+
+    def on_request_extension(self, actor: Actor, step: dict[str, Any]) -> None:
+        self.model.extension_request = {
+            "clock": step["clock"], "new_date": step["new_date"],
+            "reason_code": step["reason_code"],
+        }
+        self.model.extension_requested_by_id = actor.id
+
+    def on_extend_deadline(self) -> None:
+        request = self.model.extension_request or {}
+        new_due = extensions.end_of_local_day(date.fromisoformat(request["new_date"]),
+                                              self.policy.local_tz)
+        setattr(self.model, extensions.DUE_ATTRIBUTE[request["clock"]], new_due)
+        self._clear_extension()
+
+    def on_refuse_extension(self) -> None:
+        self._clear_extension()
+
+    def _clear_extension(self) -> None:
+        self.model.extension_request = None
+        self.model.extension_requested_by_id = None
+
+    def on_close_case(self, step: dict[str, Any]) -> None:
+        self.model.overall_breach_reason = step.get("breach_reason_code") or None
 
     def on_open_right_to_know(self, actor: Actor) -> None:
         self.model.assigned_officer_id = actor.id
@@ -360,8 +472,10 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
     def on_raise_urgent_safeguarding(self) -> None:
         self.model.urgent_safeguarding = True
 
-    def on_record_interview(self, step: dict[str, Any]) -> None:
+    def on_record_interview(self, step: dict[str, Any], now: datetime | None = None) -> None:
         self.model.applicant_identity_verified = step.get("identity_verified") == "yes"
+        if now is not None and self.model.interview_done_at is None:
+            self.model.interview_done_at = now
 
     def on_record_representations(self) -> None:
         self.model.representations_recorded = True

@@ -53,6 +53,10 @@ MAY_SEND: dict[str, frozenset[Role]] = {
     "communicate_outcome": _OFFICER,
     "notify_applicant": _OFFICER,
     "close_case": _POLICE,
+    # Target dates (DOMAIN.md §9.3 #24): the case officer asks; a supervisor authorises.
+    "request_extension": _OFFICER,
+    "extend_deadline": _POLICE,
+    "refuse_extension": _POLICE,
 }
 
 DECISION_EVENTS: frozenset[str] = DECISION_STEP_EVENTS
@@ -66,8 +70,13 @@ RECORDING_EVENTS: frozenset[str] = frozenset(
         "record_decision_meeting",
         "schedule_disclosure_meeting",
         "record_undertaking",
+        "request_extension",
+        "extend_deadline",
+        "refuse_extension",
     }
 )
+# Answers to an extension request: a second person of at least ``min_extension_rank``.
+EXTENSION_ANSWERS: frozenset[str] = frozenset({"extend_deadline", "refuse_extension"})
 # The second decision-maker's answer to a decision: same rank rule, never the decision's author.
 APPROVAL_EVENTS: frozenset[str] = frozenset({"countersign_decision", "return_decision"})
 
@@ -84,6 +93,12 @@ class CasePolicy:
     boilerplate_overlap: float = 0.8
     # The risk check's sources, (code, label), in checklist order (workflows.checks).
     check_sources: tuple[tuple[str, str], ...] = DEFAULT_CHECK_SOURCES
+    # Extensions of a target date (workflows.extensions): who may authorise one, and how far
+    # beyond the current target (calendar days) one may go.
+    min_extension_rank: Rank = Rank.sergeant
+    extension_max_days: int = 30
+    # The force's local time: a target date ends at local midnight.
+    local_tz: str = "Europe/London"
 
 
 DEFAULT_POLICY = CasePolicy()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from workflows.status import Route, Status
 
@@ -28,6 +28,18 @@ class CaseRecord(Protocol):
     # The risk check (workflows.identity, workflows.checks).
     subject_identity: str
     register_child_sexual_offence: bool
+    # Clocks and target dates (workflows.clocks, workflows.extensions).
+    received_at: datetime
+    initial_checks_due_at: datetime
+    interview_due_at: datetime | None
+    assessment_due_at: datetime | None
+    decision_due_at: datetime
+    checks_done_at: datetime | None
+    interview_done_at: datetime | None
+    assessment_done_at: datetime | None
+    extension_request: dict[str, Any] | None
+    extension_requested_by_id: int | None
+    overall_breach_reason: str | None
 
     def is_partner_invited(self, user_id: int | None) -> bool: ...
 

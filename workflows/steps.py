@@ -8,6 +8,7 @@ rules the steps share are in ``workflows.step_rules``.
 
 from __future__ import annotations
 
+from workflows.extensions import BREACH_REASONS, EXTENDABLE_CLOCKS, EXTENSION_REASONS
 from workflows.fields import Field, Kind, StepSpec
 from workflows.step_rules import (
     COMMUNICATION_METHOD,
@@ -444,8 +445,43 @@ _add(StepSpec(
         Field("referrals_complete", "Does every referral have a reference or 'none'?", YES_NO,
               must_be="yes", must_be_message="Complete every referral before closing the case"),
         Field("review_date", "MoPI review date", Kind.date, date_rule="future"),
+        # Asked for (and then required by the machine) only when the whole-process target has
+        # passed: DOMAIN.md §9.3 #23.
+        Field("breach_reason_code", "Why the whole-process target was missed", Kind.choice,
+              choices=BREACH_REASONS, required=False,
+              hint="Only if the case is closing after its whole-process target date."),
+        Field("breach_explanation", "Explain the delay", required=False,
+              hint="Only if the target was missed: what held the case up."),
     ),
     rationale_label="Closing summary",
+))
+_add(StepSpec(
+    "request_extension",
+    "Ask for a target date extension",
+    fields=(
+        Field("clock", "Which target", Kind.choice, choices=EXTENDABLE_CLOCKS),
+        Field("new_date", "New target date", Kind.date, date_rule="future"),
+        Field("reason_code", "Exceptional circumstances", Kind.choice,
+              choices=EXTENSION_REASONS),
+    ),
+    rationale_label="Why the extension is needed",
+    rationale_hint="The exceptional circumstances, and what will be done by the new date. "
+                   "A supervisor who did not ask for it must authorise it.",
+))
+_add(StepSpec(
+    "extend_deadline",
+    "Authorise the target date extension",
+    fields=(
+        Field("exceptional_confirmed", "Are the circumstances exceptional?", YES_NO,
+              must_be="yes", must_be_message="Only exceptional circumstances justify an "
+              "extension: refuse the request instead"),
+    ),
+    rationale_label="Why you authorise it",
+))
+_add(StepSpec(
+    "refuse_extension",
+    "Refuse the target date extension",
+    rationale_label="Why you refuse it",
 ))
 
 DECISION_STEP_EVENTS = frozenset(e for e, spec in STEPS.items() if spec.is_decision)

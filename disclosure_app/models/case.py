@@ -8,7 +8,7 @@ The case row holds workflow facts only; personal details live in ``Applicant``, 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,10 +19,12 @@ from disclosure_app.models.types import enum_column
 from workflows.status import Route, Stage, Status, stage_of
 
 if TYPE_CHECKING:
+    from disclosure_app.models.clock import CaseClock
     from disclosure_app.models.invitation import CaseInvitation
     from disclosure_app.models.register import RegisterPerson
     from disclosure_app.models.risk import CaseCheck
     from disclosure_app.models.step import CaseStep
+    from disclosure_app.models.team import Team
     from disclosure_app.models.user import User
 
 
@@ -43,6 +45,10 @@ class Case(Base):
         sa.Index("ix_cases_officer_due", "assigned_officer_id", "decision_due_at", "id"),
         # Dip sampling draws closed no-disclosure cases by closing date.
         sa.Index("ix_cases_outcome_closed", "decision_outcome", "closed_at", "id"),
+        # The team queues: a team's open cases, and its unallocated ones, by due date.
+        sa.Index("ix_cases_team_open_due", "team_id", "is_open", "decision_due_at", "id"),
+        sa.Index("ix_cases_team_officer_due", "team_id", "assigned_officer_id",
+                 "decision_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,12 +64,32 @@ class Case(Base):
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_by_label: Mapped[str] = mapped_column(sa.String(120))
     assigned_officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The unit that holds the case (disclosure_app.teams); None only for cases made before teams.
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
 
     received_at: Mapped[datetime]
     initial_checks_due_at: Mapped[datetime]
     interview_due_at: Mapped[datetime | None]
     decision_due_at: Mapped[datetime]
+    # The full risk assessment's target (DOMAIN.md §6.1: 28 days); None for cases made before
+    # the working-day clocks.
+    assessment_due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Milestones: when each stage clock stopped (written by the machine's actions), read by the
+    # clocks and by the breach forecast's history.
+    checks_done_at: Mapped[datetime | None]
+    interview_done_at: Mapped[datetime | None]
+    assessment_done_at: Mapped[datetime | None]
+    # The worst state of the case's running clocks (workflows.clocks.ClockState), kept by
+    # disclosure_app.clocks for the queue and workload pages.
+    clock_summary: Mapped[str] = mapped_column(sa.String(16), default="on_track",
+                                               server_default="on_track")
+    # An extension asked for and not yet authorised or refused (DOMAIN.md §9.3 #24):
+    # {"clock", "new_date", "reason_code"}; who asked (they cannot authorise it).
+    extension_request: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    extension_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Why the whole-process target was missed, given when a late case is closed (§9.3 #23).
+    overall_breach_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
     # The private status link: only its SHA-256 is stored.
     status_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -114,6 +140,8 @@ class Case(Base):
         back_populates="case", order_by="CaseInvitation.id", viewonly=True
     )
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+    team: Mapped[Team | None] = relationship()
+    clocks: Mapped[list[CaseClock]] = relationship(order_by="CaseClock.id", viewonly=True)
     decision_author: Mapped[User | None] = relationship(foreign_keys=[decision_author_id])
     decision_approver: Mapped[User | None] = relationship(foreign_keys=[decision_approver_id])
     subject_person: Mapped[RegisterPerson | None] = relationship()

@@ -62,6 +62,18 @@ class FakeCase:
     subject_identity: str = "confirmed"
     register_child_sexual_offence: bool = False
     resolved: set[str] = field(default_factory=lambda: {c for c, _ in DEFAULT_CHECK_SOURCES})
+    # Clocks and target dates: received ten days before NOW, whole process due in ten days.
+    received_at: datetime = datetime(2026, 5, 22, 9, 0, tzinfo=UTC)
+    initial_checks_due_at: datetime = datetime(2026, 5, 23, 9, 0, tzinfo=UTC)
+    interview_due_at: datetime | None = datetime(2026, 6, 5, 23, 0, tzinfo=UTC)
+    assessment_due_at: datetime | None = datetime(2026, 6, 8, 23, 0, tzinfo=UTC)
+    decision_due_at: datetime = datetime(2026, 6, 11, 23, 0, tzinfo=UTC)
+    checks_done_at: datetime | None = None
+    interview_done_at: datetime | None = None
+    assessment_done_at: datetime | None = None
+    extension_request: dict[str, Any] | None = None
+    extension_requested_by_id: int | None = None
+    overall_breach_reason: str | None = None
 
     def is_partner_invited(self, user_id: int | None) -> bool:
         return user_id in self.invited
@@ -77,6 +89,7 @@ PARTNER = Actor(5, Role.partner, "Probation Partner")
 APPLICANT = Actor.applicant()
 AUDITOR = Actor(7, Role.auditor, "Auditor")
 ADMIN = Actor(8, Role.admin, "Admin")
+SUPERVISOR = Actor(9, Role.case_officer, "DS Supervisor", rank=Rank.sergeant)
 
 # Valid step data for every event (dates relative to TODAY).
 VALID: dict[str, dict[str, Any]] = {
@@ -121,6 +134,10 @@ VALID: dict[str, dict[str, Any]] = {
     "communicate_outcome": {"method": "letter", "communicated_on": "2026-05-31"},
     "notify_applicant": {"method": "phone", "communicated_on": "2026-05-31"},
     "close_case": {"referrals_complete": "yes", "review_date": "2032-01-01"},
+    "request_extension": {"clock": "overall", "new_date": "2026-06-20",
+                          "reason_code": "partner_information_awaited"},
+    "extend_deadline": {"exceptional_confirmed": "yes"},
+    "refuse_extension": {},
 }
 
 WHO: dict[str, Actor] = {
@@ -130,6 +147,16 @@ WHO: dict[str, Actor] = {
                             "approve_other_information", "decide_no_disclosure", "reconsider")},
     "countersign_decision": APPROVER,
     "return_decision": APPROVER,
+    "extend_deadline": SUPERVISOR,
+    "refuse_extension": SUPERVISOR,
+}
+# What a case must already hold for an event to be legal (beyond its state).
+PENDING_EXTENSION = {"extension_request": {"clock": "overall", "new_date": "2026-06-20",
+                                           "reason_code": "partner_information_awaited"},
+                     "extension_requested_by_id": OFFICER.id}
+EVENT_FACTS: dict[str, dict[str, Any]] = {
+    "extend_deadline": PENDING_EXTENSION,
+    "refuse_extension": PENDING_EXTENSION,
 }
 
 OPEN_FOR_URGENT = [s for s in Status if s not in TERMINAL_STATUSES and s is not S.draft]
@@ -172,6 +199,8 @@ LEGAL_ASK: dict[tuple[Status, str], Status] = {
     **{(s, "invite_partner"): s for s in PARTNER_STATES},
     **{(s, "record_agency_view"): s for s in PARTNER_STATES},
     **{(s, "record_decision_meeting"): s for s in PARTNER_STATES},
+    **{(s, event): s for s in OPEN_FOR_URGENT
+       for event in ("request_extension", "extend_deadline", "refuse_extension")},
 }
 LEGAL_KNOW: dict[tuple[Status, str], Status] = {
     (S.draft, "open_right_to_know"): S.referred,
@@ -219,20 +248,23 @@ def legal_targets(route: Route) -> dict[tuple[Status, str], Status]:
         S.initial_checks, S.full_risk_assessment, S.representations_pending, S.awaiting_decision,
         S.decision_pending_approval, S.disclosure_approved, S.disclosure_not_delivered)
         and k[1] not in ("withdraw", "accept_for_interview", "approve_disclosure_to_applicant")}
-    urgent = {(s, "raise_urgent_safeguarding"): s for s in OPEN_FOR_URGENT}
+    urgent = {(s, event): s for s in OPEN_FOR_URGENT
+              for event in ("raise_urgent_safeguarding", "request_extension", "extend_deadline",
+                            "refuse_extension")}
     return {**shared, **urgent, **LEGAL_KNOW}
 
 
 @pytest.mark.parametrize(("source", "event"), sorted(LEGAL_ASK, key=str))
 def test_legal_right_to_ask_transition_reaches_its_target(source, event):
-    case = case_in(source, recipient_is_applicant=True)
+    case = case_in(source, recipient_is_applicant=True, **EVENT_FACTS.get(event, {}))
     send(case, event)
     assert case.status is LEGAL_ASK[(source, event)]
 
 
 @pytest.mark.parametrize(("source", "event"), sorted(LEGAL_KNOW, key=str))
 def test_legal_right_to_know_transition_reaches_its_target(source, event):
-    case = case_in(source, Route.right_to_know, recipient_is_applicant=False)
+    case = case_in(source, Route.right_to_know, recipient_is_applicant=False,
+                   **EVENT_FACTS.get(event, {}))
     send(case, event)
     assert case.status is LEGAL_KNOW[(source, event)]
 
