@@ -105,6 +105,8 @@ def test_non_working_days_may_be_given_as_any_collection():
     calendar = WorkingCalendar({D("2026-03-11")})  # a set, as the app builds it
     assert calendar.non_working == frozenset({D("2026-03-11")})
     assert calendar == WorkingCalendar(frozenset({D("2026-03-11")}))
+    # Hashable, so the app can cache one calendar per force and per set of closure days.
+    assert hash(calendar) == hash(WorkingCalendar(frozenset({D("2026-03-11")})))
 
 
 def test_an_unknown_time_zone_is_refused_at_once():
