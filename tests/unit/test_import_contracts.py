@@ -45,11 +45,13 @@ def copy_of_the_code(tmp_path: Path) -> Path:
      "workflows._probe -> sqlalchemy"),
     ("workflows/_probe.py", "from disclosure_app.db import get_session\n", "pure-workflows",
      "workflows._probe -> disclosure_app.db"),
+    ("workflows/_probe.py", "import holidays\n", "pure-workflows", "workflows._probe -> holidays"),
     ("disclosure_app/risk/_probe.py", "from disclosure_app.cases.views import bp\n",
      "services-below-views", "disclosure_app.risk._probe -> disclosure_app.cases.views"),
     ("disclosure_app/security/_probe.py", "from disclosure_app.web.access import allow\n",
      "services-below-views", "disclosure_app.security._probe -> disclosure_app.web.access"),
-], ids=["flask", "sqlalchemy", "the-app", "service-imports-view", "service-imports-access"])
+], ids=["flask", "sqlalchemy", "the-app", "bank-holidays", "service-imports-view",
+        "service-imports-access"])
 def test_a_forbidden_import_breaks_its_contract(copy_of_the_code, module, line, contract,
                                                 reported):
     (copy_of_the_code / module).write_text(line, encoding="utf-8")
