@@ -144,6 +144,9 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.decisions.cli import register_cli as register_dip_sample_cli
 
     register_dip_sample_cli(app)
+    from disclosure_app.clocks.cli import register_cli as register_clocks_cli
+
+    register_clocks_cli(app)
     _explain_read_only(app.cli)
 
 

@@ -21,10 +21,32 @@ class DefaultConfig:
     # lock_timeout) before it gets the 503 "Nothing was saved", everything typed kept.
     DATABASE_LOCK_WAIT_SECONDS = 5
 
-    # Scheme timescales (DOMAIN.md §6.1): configuration, not code.
+    # Scheme timescales (DOMAIN.md §6.1): configuration, not code. Day targets count working
+    # days (Monday to Friday less bank holidays and closure days) or calendar days.
     INITIAL_CHECKS_HOURS = 24
     INTERVIEW_DAYS = 10
+    ASSESSMENT_DAYS = 28
     OVERALL_DAYS = 45
+    TARGET_DAYS = "working"  # or "calendar"
+    # Whose bank holidays: "england_and_wales", "scotland" or "northern_ireland".
+    BANK_HOLIDAY_NATION = "england_and_wales"
+    LOCAL_TIMEZONE = "Europe/London"
+    # Near breach: this many working days or fewer left (None: NEAR_BREACH_SHARE of the period
+    # left, which is also the rule for the 24-hour initial checks).
+    NEAR_BREACH_WORKING_DAYS: int | None = 2
+    NEAR_BREACH_SHARE = 0.2
+    # Extensions (DOMAIN.md §9.3 #24): who may authorise one, and how far past the current
+    # target (calendar days) one may go.
+    MIN_EXTENSION_RANK = "sergeant"
+    EXTENSION_MAX_DAYS = 30
+    # Supervisors assign and reassign work and are told when their team's cases near breach.
+    SUPERVISOR_MIN_RANK = "sergeant"
+    # The breach forecast (workflows.forecast): below this many closed cases its stated priors
+    # fill in; a case is flagged "likely to breach" at this probability; refitted this often.
+    FORECAST_MIN_SAMPLE = 30
+    FORECAST_ALERT_PROBABILITY = 0.5
+    FORECAST_REFIT_HOURS = 24
+    FORECAST_HISTORY_CASES = 5000
     # Minimum rank for disclose / no-disclosure decisions (DOMAIN.md §1, proposal).
     MIN_DECISION_RANK = "inspector"
     # Rationale quality checks at the moment of decision: the shortest acceptable legal limb,

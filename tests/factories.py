@@ -323,12 +323,11 @@ def make_case(
         approver = approver or make_user(session, Role.decision_maker, rank=Rank.chief_inspector)
         people = {"officer": officer, "decider": decider, "approver": approver}
         policy = app.extensions["case_policy"]
-        timescales = app.extensions["timescales"]
         now = datetime.now(UTC)
         token = None
         if route is Route.right_to_know:
             case = applications.open_right_to_know(
-                session, referral_input(), user=officer, policy=policy, timescales=timescales,
+                session, referral_input(), user=officer, policy=policy,
                 now=now)
             steps: list[tuple[str, str, dict[str, Any], Status]] = []
             if status is not Status.referred:
@@ -340,7 +339,7 @@ def make_case(
                 steps = steps[: [s[3] for s in steps].index(status) + 1]
         else:
             done = applications.submit_application(
-                session, application_input(), policy=policy, timescales=timescales, now=now)
+                session, application_input(), policy=policy, now=now)
             case, token = done.case, done.status_token
             steps = path_to(status)
         for event, who, data, _ in steps:

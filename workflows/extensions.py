@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workflows.clocks import ClockName, clocks_for
 from workflows.status import Status
 
 # The case attribute holding each extendable clock's target instant.
@@ -73,8 +74,6 @@ def request_problems(case: Any, data: Mapping[str, Any], *, max_days: int, tz: s
     clock = str(data.get("clock") or "")
     if clock not in DUE_ATTRIBUTE:
         return {"clock": "Select which target to extend"}
-    from workflows.clocks import ClockName, clocks_for
-
     running = clocks_for(str(case.route), Status(case.status))
     due = current_target(case, clock)
     if not running.get(ClockName(clock)) or due is None:

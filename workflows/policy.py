@@ -6,9 +6,10 @@ buttons to show. Auditors and administrators send nothing: they can read, never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workflows.checks import DEFAULT_CHECK_SOURCES
+from workflows.clocks import ClockPolicy
 from workflows.roles import Rank, Role
 from workflows.steps import DECISION_STEP_EVENTS, STEPS
 
@@ -99,6 +100,10 @@ class CasePolicy:
     extension_max_days: int = 30
     # The force's local time: a target date ends at local midnight.
     local_tz: str = "Europe/London"
+    # Targets and near-breach points (workflows.clocks) and whose bank holidays are not working
+    # days: "england_and_wales", "scotland" or "northern_ireland".
+    clocks: ClockPolicy = field(default_factory=ClockPolicy)
+    bank_holiday_nation: str = "england_and_wales"
 
 
 DEFAULT_POLICY = CasePolicy()

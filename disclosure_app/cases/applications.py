@@ -7,7 +7,7 @@ case (or withdraws once) and the repeat raises ``AlreadySubmitted`` with the fir
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from disclosure_app.cases import links, tokens
 from disclosure_app.cases.workflow import run_machine, stale_case
+from disclosure_app.clocks.calendar import load_calendar
+from disclosure_app.clocks.service import set_targets
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid, NotFound
 from disclosure_app.core.idempotency import Purpose
@@ -27,9 +29,16 @@ from workflows.status import Route
 
 @dataclass(frozen=True)
 class Timescales:
+    """The targets as the public pages state them ("within 10 working days")."""
+
     initial_checks_hours: int = 24
     interview_days: int = 10
     overall_days: int = 45
+    working_days: bool = True
+
+    @property
+    def day_word(self) -> str:
+        return "working days" if self.working_days else "days"
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,10 @@ class ReferralInput:
     rationale: str = ""
 
 
-def _new_case(route: Route, now: datetime, timescales: Timescales, actor_label: str) -> Case:
-    return Case(
+def _new_case(session: Session, route: Route, now: datetime, policy: CasePolicy,
+              actor_label: str) -> Case:
+    """A case received now, its targets counted on the force's working calendar."""
+    case = Case(
         reference=tokens.new_reference(),
         route=route,
         status=None,
@@ -104,14 +115,9 @@ def _new_case(route: Route, now: datetime, timescales: Timescales, actor_label: 
         updated_at=now,
         updated_by_label=actor_label,
         received_at=now,
-        initial_checks_due_at=now + timedelta(hours=timescales.initial_checks_hours),
-        interview_due_at=(
-            now + timedelta(days=timescales.interview_days)
-            if route is Route.right_to_ask
-            else None
-        ),
-        decision_due_at=now + timedelta(days=timescales.overall_days),
     )
+    set_targets(case, load_calendar(session, policy, now.date()), policy.clocks)
+    return case
 
 
 def _check_people(subject: SubjectDetails, children: list[ChildDetails]) -> None:
@@ -136,7 +142,6 @@ def submit_application(
     data: ApplicationInput,
     *,
     policy: CasePolicy,
-    timescales: Timescales,
     now: datetime,
     submission_key: str | None = None,
 ) -> Submitted:
@@ -148,7 +153,7 @@ def submit_application(
     try:
         with transaction(session):
             claimed = idempotency.claim(session, submission_key, Purpose.apply, now=now)
-            case = _store_application(session, data, token, policy, timescales, now)
+            case = _store_application(session, data, token, policy, now)
             if claimed is not None:
                 claimed.case_id = case.id
     except idempotency.KeyUsed as used:
@@ -161,10 +166,9 @@ def _store_application(
     data: ApplicationInput,
     token: str,
     policy: CasePolicy,
-    timescales: Timescales,
     now: datetime,
 ) -> Case:
-    case = _new_case(Route.right_to_ask, now, timescales, "the applicant")
+    case = _new_case(session, Route.right_to_ask, now, policy, "the applicant")
     case.concern = data.concern
     case.declared_truthful = data.declared_truthful
     case.declared_sharing = data.declared_sharing
@@ -192,7 +196,6 @@ def open_right_to_know(
     *,
     user: User,
     policy: CasePolicy,
-    timescales: Timescales,
     now: datetime,
     submission_key: str | None = None,
 ) -> Case:
@@ -202,7 +205,7 @@ def open_right_to_know(
         with transaction(session):
             claimed = idempotency.claim(session, submission_key, Purpose.right_to_know, now=now,
                                         user_id=user.id)
-            case = _new_case(Route.right_to_know, now, timescales, user.display_name)
+            case = _new_case(session, Route.right_to_know, now, policy, user.display_name)
             case.concern = str(data.step.get("risk_summary", ""))
             case.declared_truthful = True
             case.declared_sharing = True

@@ -31,7 +31,7 @@ from flask_login import current_user
 from disclosure_app.audit import reasons as sensitive
 from disclosure_app.cases import applications, step_requests, workflow
 from disclosure_app.cases import queue as cases
-from disclosure_app.cases.deadlines import deadlines, overdue_labels
+from disclosure_app.cases.deadlines import deadlines, deadlines_on, overdue_labels
 from disclosure_app.cases.forms import RIGHT_TO_KNOW_SPEC, QueueFilterForm, RightToKnowForm
 from disclosure_app.cases.step_forms import (
     LIMB_NAMES,
@@ -43,6 +43,7 @@ from disclosure_app.cases.step_forms import (
     layout,
     shown_values,
 )
+from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.core.idempotency import AlreadySubmitted, Purpose
@@ -56,7 +57,7 @@ from disclosure_app.security.events import _security_event
 from disclosure_app.security.sessions import lockout_policy
 from disclosure_app.security.sign_in import Outcome
 from disclosure_app.web.access import CASE_READERS, allow
-from disclosure_app.web.context import case_policy, now, timescales
+from disclosure_app.web.context import case_policy, now
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
 from disclosure_app.web.forms import add_errors
@@ -120,10 +121,12 @@ def queue() -> Any:
 def _queue_page(
     form: QueueFilterForm, *, page: cases.QueuePage | None, errors: dict[str, str] | None = None
 ) -> str:
-    at = now()
+    at, policy, session = now(), case_policy(), get_session()
+    calendar = load_calendar(session, policy, at.date())
     rows = []
     for case in page.cases if page else []:
-        rows.append({"case": case, "overdue": overdue_labels(case, at)})
+        clocks = deadlines_on(case, calendar, policy, at)
+        rows.append({"case": case, "overdue": overdue_labels(clocks), "clocks": clocks})
     next_url = None
     if page and page.next_cursor:
         next_url = url_for("staff.queue", **form.query_args(), after=page.next_cursor)
@@ -158,7 +161,7 @@ def case(case_id: int) -> Any:
         "staff/case.html",
         case=the_case,
         status=Status(the_case.status),
-        deadlines=deadlines(the_case, now()),
+        deadlines=deadlines(get_session(), the_case, case_policy(), now()),
         actions=workflow.step_offers(the_case, user, case_policy()),
         timeline=[_timeline_entry(step, partner_names) for step in the_case.steps
                   if _shown_to(user, step)],
@@ -398,7 +401,6 @@ def new_right_to_know() -> Any:
                     form.referral(),
                     user=_user(),
                     policy=case_policy(),
-                    timescales=timescales(),
                     now=now(),
                     submission_key=form.submission_key.data,
                 )

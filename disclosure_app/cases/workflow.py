@@ -28,6 +28,8 @@ from statemachine.exceptions import TransitionNotAllowed
 from disclosure_app.audit import chain as audit
 from disclosure_app.audit.canonical import canonical_json, sha256_hex
 from disclosure_app.audit.chain import Category
+from disclosure_app.clocks.calendar import load_calendar
+from disclosure_app.clocks.service import sync_clocks
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid, NotFound, OutOfScope, StaleCase, StepNotAllowed
 from disclosure_app.db import transaction
@@ -42,7 +44,7 @@ from workflows import (
 )
 from workflows.disclosure import EVENT_IDS
 from workflows.fields import clean_step_data, normalise_text
-from workflows.policy import CasePolicy
+from workflows.policy import EXTENSION_ANSWERS, CasePolicy
 from workflows.roles import Actor, Role
 from workflows.status import Status
 from workflows.steps import StepSpec, step_for
@@ -201,6 +203,10 @@ def run_machine(
     except StepDataInvalid as exc:
         raise InputInvalid(exc.errors) from exc
     assert recorder.step is not None
+    # The clocks follow the step (a milestone stops one, an extension moves one, closing stops
+    # them all), in the same transaction.
+    calendar = load_calendar(session, policy, now.date())
+    sync_clocks(session, case, calendar, policy.clocks, now)
     return recorder.step
 
 
@@ -422,6 +428,8 @@ def step_offers(case: Case, user: User, policy: CasePolicy) -> list[StepOffer]:
     actor = user.as_actor()
     offers = []
     for event in DisclosureWorkflow(case, policy=policy).enabled_events():
+        if event.id in EXTENSION_ANSWERS and not case.extension_request:
+            continue  # nothing to answer: not worth a line on every case page
         refusal = refusal_before_form(case, actor, event.id, policy)
         if isinstance(refusal, _NOT_YOURS):
             continue

@@ -25,7 +25,6 @@ from disclosure_app.cases.applications import (
     ChildDetails,
     ReferralInput,
     SubjectDetails,
-    Timescales,
 )
 from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.documents import case_documents as documents
@@ -514,7 +513,6 @@ def seed(
     *,
     echo: Callable[[str], None] = print,
     policy: CasePolicy | None = None,
-    timescales: Timescales | None = None,
     now: datetime | None = None,
     letterhead: documents.Letterhead | None = None,
     cipher: SecretCipher | None = None,
@@ -524,7 +522,6 @@ def seed(
     demo signs in with two factors like the real service."""
     letterhead = letterhead or documents.Letterhead("Northshire Police")
     policy = policy or CasePolicy()
-    timescales = timescales or Timescales()
     now = now or datetime.now(UTC)
     if session.scalar(select(func.count()).select_from(User)):
         echo("Demo data is already present (the logins were printed when it was first seeded). "
@@ -560,13 +557,13 @@ def seed(
         if si < 0:
             if demo.application is not None:
                 done = applications.submit_application(
-                    session, demo.application, policy=policy, timescales=timescales, now=at)
+                    session, demo.application, policy=policy, now=at)
                 demo.case_id, demo.status_token = done.case.id, done.status_token
             else:
                 assert demo.referral is not None
                 case = applications.open_right_to_know(
                     session, demo.referral, user=people["officer"], policy=policy,
-                    timescales=timescales, now=at)
+                    now=at)
                 demo.case_id = case.id
             continue
         assert demo.case_id is not None

@@ -33,6 +33,7 @@ from disclosure_app.web.context import case_policy, now, timescales
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound, renew_unless_sound
 from workflows import DisclosureWorkflow
+from workflows.clocks import ClockName
 from workflows.status import PUBLIC_PHASES, Status, public_phase
 
 bp = Blueprint("public", __name__)
@@ -46,11 +47,11 @@ CANNOT_WITHDRAW = ("This application can no longer be withdrawn online. If you w
 # Staff changed the case while the withdrawal was being sent (their names are never shown here).
 CHANGED_MEANWHILE = ("Your application was updated while you were sending this, so nothing was "
                      "saved. Open your status link again and, if you still want to, withdraw.")
-# What the applicant may call each target date (never the internal stage names).
+# The targets the applicant is shown, in their words (the internal risk assessment is not one).
 TARGET_LABELS = {
-    "Initial checks": "Initial checks",
-    "Interview": "Meeting with you",
-    "Overall": "Whole process",
+    ClockName.initial_checks: "Initial checks",
+    ClockName.interview: "Meeting with you",
+    ClockName.overall: "Whole process",
 }
 
 
@@ -109,7 +110,7 @@ def submit():  # type: ignore[no-untyped-def]
     try:
         done = applications.submit_application(
             get_session(), application_input(form),
-            policy=case_policy(), timescales=timescales(), now=now(),
+            policy=case_policy(), now=now(),
             submission_key=form.submission_key.data,
         )
     except InputInvalid as exc:
@@ -271,8 +272,12 @@ def _status_page(case: Case, token: str, form: WithdrawForm):  # type: ignore[no
         "completed": completed,
         "phases": phases,
         "targets": [] if completed else [
-            (TARGET_LABELS[d.label], d.due_at) for d in deadlines(case, now())
+            (TARGET_LABELS[d.clock], d.due_on)
+            for d in deadlines(get_session(), case, case_policy(), now())
+            if d.running and d.clock in TARGET_LABELS
         ],
+        # Said the same way whatever the reason, so the page reveals nothing about why.
+        "target_changed": any(step.event == "extend_deadline" for step in case.steps),
         "can_withdraw": _can_withdraw(case),
     }
     errors = form.errors if form.is_submitted() else {}

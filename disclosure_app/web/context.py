@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from disclosure_app.cases.applications import Timescales
+from disclosure_app.clocks.calendar import check_nation
 from disclosure_app.core.clock import now  # noqa: F401  (views take it from here)
 from disclosure_app.documents.case_documents import Letterhead
 from workflows.checks import DEFAULT_CHECK_SOURCES
+from workflows.clocks import ClockPolicy
 from workflows.policy import CasePolicy
 from workflows.roles import Rank, Role
 from workflows.status import STAGE_LABELS, Stage, Status, stage_of
@@ -57,20 +61,43 @@ def _check_sources(app: Flask) -> tuple[tuple[str, str], ...]:
     return sources
 
 
+def clock_policy(config: Mapping[str, Any]) -> ClockPolicy:
+    near_days = config["NEAR_BREACH_WORKING_DAYS"]
+    return ClockPolicy(
+        initial_checks_hours=int(config["INITIAL_CHECKS_HOURS"]),
+        interview_days=int(config["INTERVIEW_DAYS"]),
+        assessment_days=int(config["ASSESSMENT_DAYS"]),
+        overall_days=int(config["OVERALL_DAYS"]),
+        target_days=str(config["TARGET_DAYS"]),
+        near_breach_working_days=None if near_days is None else int(near_days),
+        near_breach_share=float(config["NEAR_BREACH_SHARE"]),
+    )
+
+
 def init_app(app: Flask) -> None:
     rank = Rank.parse(app.config["MIN_DECISION_RANK"]) or Rank.inspector
+    clocks = clock_policy(app.config)
     app.extensions["case_policy"] = CasePolicy(
         min_decision_rank=rank,
         rationale_min_chars=int(app.config["RATIONALE_MIN_CHARS"]),
         boilerplate_overlap=float(app.config["BOILERPLATE_OVERLAP"]),
         check_sources=_check_sources(app),
+        min_extension_rank=Rank.parse(app.config["MIN_EXTENSION_RANK"]) or Rank.sergeant,
+        extension_max_days=int(app.config["EXTENSION_MAX_DAYS"]),
+        local_tz=str(app.config["LOCAL_TIMEZONE"]),
+        clocks=clocks,
+        bank_holiday_nation=check_nation(str(app.config["BANK_HOLIDAY_NATION"])),
     )
     app.extensions["timescales"] = Timescales(
-        initial_checks_hours=int(app.config["INITIAL_CHECKS_HOURS"]),
-        interview_days=int(app.config["INTERVIEW_DAYS"]),
-        overall_days=int(app.config["OVERALL_DAYS"]),
+        initial_checks_hours=clocks.initial_checks_hours,
+        interview_days=clocks.interview_days,
+        overall_days=clocks.overall_days,
+        working_days=clocks.target_days == "working",
     )
     app.jinja_env.filters["datetime"] = _format_datetime
+    zone = ZoneInfo(str(app.config["LOCAL_TIMEZONE"]))
+    app.jinja_env.filters["local_datetime"] = lambda value: (
+        "" if value is None else value.astimezone(zone).strftime("%d %b %Y %H:%M"))
     app.jinja_env.filters["date"] = _format_date
 
     @app.context_processor

@@ -136,8 +136,7 @@ def test_a_name_typed_with_decomposed_accents_finds_the_subject(app, staff, clie
         base = application_input()
         done = applications.submit_application(
             session, replace(base, subject=replace(base.subject, full_name=name)),
-            policy=app.extensions["case_policy"], timescales=app.extensions["timescales"],
-            now=datetime.now(UTC))
+            policy=app.extensions["case_policy"], now=datetime.now(UTC))
         case_id = done.case.id
         decomposed = unicodedata.normalize("NFD", name).upper()
         assert decomposed != name.upper()

@@ -169,7 +169,7 @@ def test_a_backup_taken_while_applications_arrive_is_one_consistent_snapshot(
             while not stop.is_set() and len(stored) < 200 and time.monotonic() < deadline:
                 applications.submit_application(
                     session, application_input(), policy=ops.extensions["case_policy"],
-                    timescales=ops.extensions["timescales"], now=datetime.now(UTC))
+                    now=datetime.now(UTC))
                 stored.append(1)
 
     writer = threading.Thread(target=keep_applying, daemon=True)

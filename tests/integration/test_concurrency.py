@@ -58,12 +58,11 @@ def open_cases(app: Flask, officer: Any, count: int, steps: list[tuple[str, dict
     ids = []
     with app.app_context():
         session = get_session()
-        policy, timescales = app.extensions["case_policy"], app.extensions["timescales"]
+        policy = app.extensions["case_policy"]
         for _ in range(count):
             now = datetime.now(UTC)
             case = applications.open_right_to_know(
-                session, referral_input(), user=officer, policy=policy, timescales=timescales,
-                now=now)
+                session, referral_input(), user=officer, policy=policy, now=now)
             for event, data in steps:
                 if event == "complete_assessment":
                     resolve_risk_check(app, session, case, officer, second_officer(session), now,

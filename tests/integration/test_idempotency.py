@@ -429,16 +429,16 @@ def test_a_right_to_know_referral_without_a_sound_key_is_a_400(app, staff, clien
 
 
 def test_the_services_do_a_keyed_change_once_and_then_describe_it(app, staff):
-    policy, timescales = app.extensions["case_policy"], app.extensions["timescales"]
+    policy = app.extensions["case_policy"]
     key = new_key()
     with app.app_context():
         session = get_session()
         done = applications.submit_application(
-            session, application_input(), policy=policy, timescales=timescales,
+            session, application_input(), policy=policy,
             now=datetime.now(UTC), submission_key=key)
         with pytest.raises(AlreadySubmitted) as again:
             applications.submit_application(
-                session, application_input(), policy=policy, timescales=timescales,
+                session, application_input(), policy=policy,
                 now=datetime.now(UTC), submission_key=key)
         assert again.value.reference == done.case.reference
         assert again.value.case_id == done.case.id
@@ -456,7 +456,7 @@ def test_the_services_do_a_keyed_change_once_and_then_describe_it(app, staff):
 
         case = applications.open_right_to_know(
             session, referral_input(), user=staff["case_officer"], policy=policy,
-            timescales=timescales, now=datetime.now(UTC), submission_key=new_key())
+            now=datetime.now(UTC), submission_key=new_key())
         keys = session.scalars(select(SubmissionKey).order_by(SubmissionKey.id)).all()
         assert [(k.purpose, k.case_id, k.event) for k in keys] == [
             ("apply", done.case.id, None), ("step", done.case.id, "start_checks"),

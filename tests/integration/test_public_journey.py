@@ -142,8 +142,9 @@ def test_start_page_explains_the_scheme_with_the_configured_timescales(client):
     page = squash(client.get("/").get_data(as_text=True))
     assert "Child Sex Offender Disclosure Scheme" in page
     assert "within 24 hours" in page
-    assert "within 10 days" in page
-    assert "within 45 days" in page
+    # Working days by default (TARGET_DAYS): the public are told the same unit the clocks use.
+    assert "within 10 working days" in page
+    assert "within 45 working days" in page
     assert "If a child is in immediate danger, call 999." in page
     assert "app-emergency-banner" in page
     assert "not the way to report a crime" in page
@@ -153,10 +154,11 @@ def test_start_page_explains_the_scheme_with_the_configured_timescales(client):
 
 
 def test_start_page_follows_a_change_to_the_configured_timescales(db_path):
-    app = make_app(db_path, OVERALL_DAYS=30, INTERVIEW_DAYS=7, INITIAL_CHECKS_HOURS=12)
+    app = make_app(db_path, OVERALL_DAYS=30, INTERVIEW_DAYS=7, INITIAL_CHECKS_HOURS=12,
+                   TARGET_DAYS="calendar")
     page = squash(app.test_client().get("/").get_data(as_text=True))
-    assert "within 30 days" in page and "within 45 days" not in page
-    assert "within 7 days" in page and "within 10 days" not in page
+    assert "within 30 days" in page and "within 45" not in page
+    assert "within 7 days" in page and "within 10" not in page
     assert "within 12 hours" in page and "within 24 hours" not in page
     app.extensions["db_engine"].dispose()
 
@@ -216,7 +218,7 @@ def test_a_complete_application_is_stored_once_and_its_status_link_works(app, cl
     assert link.startswith("http://localhost/status/")
     assert "Keep this link private" in page
     assert "Anyone who has it can see the progress" in page
-    assert "within 24 hours" in page and "within 45 days" in page
+    assert "within 24 hours" in page and "within 45 working days" in page
     assert "call 999" in page
 
     token = token_of(link)
@@ -229,8 +231,9 @@ def test_a_complete_application_is_stored_once_and_its_status_link_works(app, cl
     assert "Application received" in page
     assert "02 March 2026" in page  # received
     assert "03 March 2026" in page  # initial checks: 24 hours
-    assert "12 March 2026" in page  # interview: 10 days
-    assert "16 April 2026" in page  # whole process: 45 days
+    assert "16 March 2026" in page  # interview: 10 working days
+    # Whole process: 45 working days, less Good Friday, Easter Monday and the May bank holiday.
+    assert "07 May 2026" in page
 
     assert count(app, Case) == 1
     assert count(app, Applicant) == 1

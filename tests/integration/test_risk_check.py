@@ -322,7 +322,7 @@ def test_a_case_can_be_linked_by_hand_with_a_reason(app, staff, clients):
             full_name="Unrelated Person", relationship_to_child="Uncle"))
         other = applications.submit_application(
             get_session(), unrelated,
-            policy=app.extensions["case_policy"], timescales=app.extensions["timescales"],
+            policy=app.extensions["case_policy"],
             now=datetime.now(UTC)).case
         other_ref, other_id = other.reference, other.id
     officer = clients["case_officer"]

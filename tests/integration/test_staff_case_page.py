@@ -17,6 +17,7 @@ from disclosure_app.models import AuditEntry, Case
 from disclosure_app.operations import demo
 from tests.factories import SUBJECT_NAME, give_reason, make_case, path_to
 from workflows import MAY_SEND, DisclosureWorkflow
+from workflows.policy import EXTENSION_ANSWERS
 from workflows.status import Status
 
 pytestmark = pytest.mark.staff_snapshot  # staff and clients: see tests/conftest.py
@@ -73,7 +74,7 @@ def test_case_page_shows_the_case_and_its_people(app, staff, clients):
     assert "Awaiting multi-agency decision" in page
     assert 'data-stage="decision" aria-current="step"' in page
     assert SUBJECT_NAME in page and "Charlie Child" in page and "Alice Applicant" in page
-    assert "Overall" in page  # target dates
+    assert "Whole process" in page and "Full risk assessment" in page  # target dates
 
 
 def test_every_rationale_and_legal_limb_is_on_the_page_of_an_approved_case(app, staff, clients):
@@ -141,6 +142,9 @@ def test_actions_are_exactly_the_enabled_events_the_role_may_send(app, staff, cl
         stored = get_session().get(Case, case.id)
         machine = DisclosureWorkflow(stored, policy=app.extensions["case_policy"])
         enabled = {e.id for e in machine.enabled_events()}
+        # An extension's answers appear only once one has been asked for.
+        if not stored.extension_request:
+            enabled -= EXTENSION_ANSWERS
     expected = {e for e in enabled if staff[who].role in MAY_SEND[e]}
 
     response = clients[who].get(f"/staff/cases/{case.id}")
@@ -158,7 +162,7 @@ def test_actions_are_exactly_the_enabled_events_the_role_may_send(app, staff, cl
 @pytest.mark.parametrize(("status", "who", "expected"), [
     (Status.initial_checks, "case_officer",
      {"reject_out_of_scope", "transfer", "accept_for_interview", "withdraw",
-      "raise_urgent_safeguarding"}),
+      "raise_urgent_safeguarding", "request_extension"}),
     (Status.initial_checks, "decision_maker",
      {"reject_out_of_scope", "transfer", "raise_urgent_safeguarding"}),
     (Status.awaiting_decision, "decision_maker",
@@ -166,13 +170,14 @@ def test_actions_are_exactly_the_enabled_events_the_role_may_send(app, staff, cl
       "approve_other_information", "decide_no_disclosure", "invite_partner",
       "record_decision_meeting", "raise_urgent_safeguarding"}),
     (Status.awaiting_decision, "case_officer",
-     {"invite_partner", "record_decision_meeting", "withdraw", "raise_urgent_safeguarding"}),
+     {"invite_partner", "record_decision_meeting", "withdraw", "raise_urgent_safeguarding",
+      "request_extension"}),
     (Status.decision_pending_approval, "decision_maker", {"raise_urgent_safeguarding"}),
     (Status.decision_pending_approval, "decision_maker_2",
      {"countersign_decision", "return_decision", "raise_urgent_safeguarding"}),
     (Status.disclosure_approved, "case_officer",  # delivery waits for the signed undertaking
      {"schedule_disclosure_meeting", "record_undertaking", "record_not_delivered",
-      "raise_urgent_safeguarding"}),
+      "raise_urgent_safeguarding", "request_extension"}),
     (Status.closed, "case_officer", set()),
 ])
 def test_actions_for_known_situations(app, staff, clients, status, who, expected):

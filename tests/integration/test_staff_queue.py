@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from disclosure_app.cases.applications import Timescales
 from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from tests.conftest import sign_in
@@ -115,10 +115,13 @@ def test_filter_mine_shows_only_cases_assigned_to_me(app, staff, clients):
 
 
 def test_filter_overdue_and_red_overdue_flags(app, staff, clients):
-    app.extensions["timescales"] = Timescales(overall_days=1)
+    policy = app.extensions["case_policy"]
+    app.extensions["case_policy"] = replace(policy, clocks=replace(policy.clocks, overall_days=1))
     late = new_case(app, staff, Status.initial_checks)
-    app.extensions["timescales"] = Timescales(overall_days=90)
+    app.extensions["case_policy"] = replace(policy, clocks=replace(policy.clocks,
+                                                                   overall_days=90))
     new_case(app, staff, Status.initial_checks)
+    app.extensions["case_policy"] = policy
     app.config["CLOCK"] = lambda: datetime.now(UTC) + timedelta(days=10)
     # Ten days on, yesterday's session has ended (12 hours at most): sign in again then.
     officer = sign_in(app, staff["case_officer"].email)
@@ -127,7 +130,7 @@ def test_filter_overdue_and_red_overdue_flags(app, staff, clients):
 
     assert case_ids(response) == [late.id]
     page = response.get_data(as_text=True)
-    assert re.search(r'govuk-tag--red[^>]*>\s*Overall overdue', page)
+    assert re.search(r'govuk-tag--red[^>]*>\s*Whole process overdue', page)
 
 
 def test_urgent_safeguarding_is_flagged_in_the_queue(app, staff, clients):

@@ -54,6 +54,7 @@ RISK_CHECK_DONE = ("resolve_risk_check", "case_officer", {})
 INVITE = ("invite_partner", "case_officer",
           {"partner_user_id": PARTNER, "information_requested": "Current risk assessment."})
 DELIVERED = {**demo.DELIVERED, "meeting_date": "D-0"}
+EXTENSION = {"clock": "overall", "new_date": "D+80", "reason_code": "partner_information_awaited"}
 VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]] = {
     "start_checks": (Status.received, Route.right_to_ask, "case_officer", {},
                      Status.initial_checks, []),
@@ -150,6 +151,16 @@ VALID_STEPS: dict[str, tuple[Status, Route, str, dict[str, Any], Status, Setup]]
          ("record_disclosure_delivered", "case_officer", DELIVERED)]),
     "close_case": (Status.disclosure_delivered, Route.right_to_ask, "case_officer",
                    {"referrals_complete": "yes", "review_date": "D+2000"}, Status.closed, []),
+    # The whole-process target is 45 working days (about 63 calendar days) away: D+80 is later,
+    # and within the 30-day maximum.
+    "request_extension": (Status.full_risk_assessment, Route.right_to_ask, "case_officer",
+                          EXTENSION, Status.full_risk_assessment, []),
+    "extend_deadline": (Status.full_risk_assessment, Route.right_to_ask, "decision_maker",
+                        {"exceptional_confirmed": "yes"}, Status.full_risk_assessment,
+                        [("request_extension", "case_officer", EXTENSION)]),
+    "refuse_extension": (Status.full_risk_assessment, Route.right_to_ask, "decision_maker", {},
+                         Status.full_risk_assessment,
+                         [("request_extension", "case_officer", EXTENSION)]),
 }
 
 

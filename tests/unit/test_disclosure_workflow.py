@@ -6,7 +6,7 @@ that is not made to the other fails a test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from workflows import (
 )
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.errors import PreconditionUnmet
-from workflows.policy import MAY_SEND, CasePolicy
+from workflows.policy import EXTENSION_ANSWERS, MAY_SEND, CasePolicy
 from workflows.roles import Actor, Rank, Role
 from workflows.status import TERMINAL_STATUSES, Route, Stage, Status, public_phase, stage_of
 from workflows.steps import STEPS
@@ -391,8 +391,11 @@ def test_only_roles_in_the_policy_table_may_send_an_event(event, actor):
     legal = {**LEGAL_ASK, **LEGAL_KNOW, (S.disclosure_delivered, "notify_applicant"): None}
     source = next(s for (s, e) in legal if e == event)
     route = Route.right_to_know if (source, event) in LEGAL_KNOW else Route.right_to_ask
-    case = case_in(source, route, recipient_is_applicant=event != "notify_applicant")
+    case = case_in(source, route, recipient_is_applicant=event != "notify_applicant",
+                   **EVENT_FACTS.get(event, {}))
     if actor.role in MAY_SEND[event]:
+        if event in EXTENSION_ANSWERS:  # answered by a supervisor, never the requester
+            actor = replace(actor, id=99, rank=Rank.sergeant)
         send(case, event, actor=actor)
         assert case.status is not None
     else:

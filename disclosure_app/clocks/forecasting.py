@@ -1,0 +1,150 @@
+"""The breach forecast, fed from this force's own closed cases (``workflows.forecast``).
+
+The model is refitted by ``clocks tick`` when it is older than ``FORECAST_REFIT_HOURS`` (or by
+``flask clocks forecast``) from the most recent ``FORECAST_HISTORY_CASES`` fully closed cases,
+and stored as JSON in ``forecast_fits``. Pages read the newest fit once per process and fit id,
+so a queue page costs a few bisections per case, never a pass over the history. With no fit
+stored yet, the model is the stated prior alone (and says so: ``used_prior``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from disclosure_app.db import transaction
+from disclosure_app.models import Case, ForecastFit
+from workflows.clocks import ClockName, ClockPolicy
+from workflows.forecast import (
+    ClosedCase,
+    Forecast,
+    ForecastModel,
+    Milestone,
+    Prior,
+    forecast,
+    likely_to_breach,
+    milestones_of,
+)
+from workflows.status import Status
+from workflows.working_calendar import WorkingCalendar
+
+# The case attribute recording when each milestone was reached.
+MILESTONE_AT: dict[Milestone, str] = {
+    Milestone.received: "received_at",
+    Milestone.checks_done: "checks_done_at",
+    Milestone.interviewed: "interview_done_at",
+    Milestone.assessed: "assessment_done_at",
+    Milestone.closed: "closed_at",
+}
+CLOCK_MILESTONE: dict[ClockName, Milestone] = {
+    ClockName.initial_checks: Milestone.checks_done,
+    ClockName.interview: Milestone.interviewed,
+    ClockName.assessment: Milestone.assessed,
+    ClockName.overall: Milestone.closed,
+}
+CLOCK_DUE: dict[ClockName, str] = {
+    ClockName.initial_checks: "initial_checks_due_at",
+    ClockName.interview: "interview_due_at",
+    ClockName.assessment: "assessment_due_at",
+    ClockName.overall: "decision_due_at",
+}
+
+_cache: dict[str, tuple[int, ForecastModel]] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CaseForecast:
+    completion: datetime | None  # the forecast completion date (end of that working day)
+    likely_breaches: list[ClockName]
+    chances: dict[ClockName, float]
+    used_prior: bool
+
+
+def _offsets(case: Case, calendar: WorkingCalendar) -> dict[Milestone, int]:
+    received = calendar.local_date(case.received_at)
+    offsets = {}
+    for milestone in milestones_of(str(case.route)):
+        at = getattr(case, MILESTONE_AT[milestone])
+        if at is not None:
+            offsets[milestone] = max(0, calendar.working_days_between(
+                received, calendar.local_date(at)))
+    return offsets
+
+
+def history(session: Session, calendar: WorkingCalendar, limit: int) -> list[ClosedCase]:
+    """The most recent fully closed cases (by target date), as working-day offsets."""
+    cases = session.scalars(
+        select(Case).where(Case.status == Status.closed)
+        .order_by(Case.decision_due_at.desc(), Case.id.desc()).limit(limit)
+    )
+    return [ClosedCase(str(case.route), _offsets(case, calendar)) for case in cases]
+
+
+def refit(session: Session, calendar: WorkingCalendar, clocks: ClockPolicy, *, now: datetime,
+          min_sample: int, limit: int) -> ForecastFit:
+    """Fit the model from the history and store it (one transaction)."""
+    with transaction(session):
+        cases = history(session, calendar, limit)
+        model = ForecastModel.fit(cases, min_sample=min_sample, prior=Prior.from_policy(clocks))
+        fit = ForecastFit(fitted_at=now, sample_size=len(cases), model_json=model.to_json())
+        session.add(fit)
+    return fit
+
+
+def refit_if_stale(session: Session, calendar: WorkingCalendar, clocks: ClockPolicy, *,
+                   now: datetime, min_sample: int, limit: int, max_age_hours: float
+                   ) -> ForecastFit | None:
+    newest = session.scalars(select(ForecastFit).order_by(ForecastFit.id.desc()).limit(1)).first()
+    if newest is not None and now - newest.fitted_at < timedelta(hours=max_age_hours):
+        return None
+    return refit(session, calendar, clocks, now=now, min_sample=min_sample, limit=limit)
+
+
+def current_model(session: Session, clocks: ClockPolicy, min_sample: int) -> ForecastModel:
+    """The newest stored fit (cached per process), or the prior alone if none is stored."""
+    fit_id = session.scalar(select(ForecastFit.id).order_by(ForecastFit.id.desc()).limit(1))
+    key = str(session.get_bind().url)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if fit_id is not None and cached is not None and cached[0] == fit_id:
+        return cached[1]
+    if fit_id is None:
+        return ForecastModel.fit([], min_sample=min_sample, prior=Prior.from_policy(clocks))
+    model = ForecastModel.from_json(session.get_one(ForecastFit, fit_id).model_json)
+    with _cache_lock:
+        _cache[key] = (fit_id, model)
+    return model
+
+
+def case_forecast(case: Case, model: ForecastModel, calendar: WorkingCalendar, now: datetime,
+                  threshold: float) -> CaseForecast | None:
+    """The forecast for one open case (None for a closed one)."""
+    if case.status is None or Status(case.status).is_terminal:
+        return None
+    route = str(case.route)
+    offsets = _offsets(case, calendar)
+    reached = max(offsets, key=milestones_of(route).index)
+    received = calendar.local_date(case.received_at)
+    today = calendar.local_date(now)
+    since_received = max(0, calendar.working_days_between(received, today))
+    since_reached = max(0, min(since_received, since_received - offsets[reached]))
+    due: dict[Milestone, int] = {}
+    for clock, milestone in CLOCK_MILESTONE.items():
+        due_at = getattr(case, CLOCK_DUE[clock])
+        if due_at is not None and milestone not in offsets and milestone in milestones_of(route):
+            last_day = calendar.local_date(due_at - timedelta(microseconds=1))
+            due[milestone] = calendar.working_days_between(received, last_day)
+    result: Forecast = forecast(model, route, reached, since_reached, since_received, due)
+    by_milestone = {m: c for c, m in CLOCK_MILESTONE.items()}
+    completion_day = calendar.add_working_days(received, result.completion_offset)
+    return CaseForecast(
+        completion=calendar.end_of_local_day(completion_day),
+        likely_breaches=[by_milestone[m] for m in likely_to_breach(result, threshold)],
+        chances={by_milestone[m]: p for m, p in result.breach_probability.items()},
+        used_prior=result.used_prior,
+    )

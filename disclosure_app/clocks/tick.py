@@ -1,0 +1,166 @@
+"""``flask clocks tick``: escalate the clocks whose next threshold has passed.
+
+Run every five minutes on every app host (cron or a systemd timer: docs/operations.md). It is
+
+* **cheap**: it reads only ``case_clocks`` rows with ``next_at <= now`` through the index on
+  ``next_at`` (never a scan of open cases), and does its work in four set-based statements;
+* **idempotent**: a notification's dedupe key names the case, the clock, the level and the
+  target date, and is inserted with ``ON CONFLICT DO NOTHING``; a clock's ``next_at`` moves past
+  the threshold it has escalated. The same run twice, or two runs at once, notify once;
+* **single-host**: a database lease lets one host work at a time; the others return at once.
+
+Escalation goes to the case's holder and to the supervisors (rank at least
+``SUPERVISOR_MIN_RANK``) of the case's team: a near breach tells both, so that a supervisor
+sees it coming while there is still time to move the case.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from disclosure_app.db import transaction
+from disclosure_app.models import Case, CaseClock, SchedulerLease, TeamMember, User
+from disclosure_app.notifications.service import Kind, insert_ignoring_repeats
+from workflows.clocks import ClockName, ClockState
+from workflows.roles import Rank, Role
+
+LEASE_NAME = "clocks_tick"
+LEASE_SECONDS = 240  # shorter than the five-minute schedule: a crashed host frees it in time
+
+_LABELS = {clock.value: clock.label for clock in ClockName}
+
+
+@dataclass(frozen=True)
+class TickReport:
+    ran: bool  # False: another host held the lease
+    near_breach: int = 0
+    breached: int = 0
+    notifications: int = 0
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def acquire_lease(session: Session, name: str, holder: str, now: datetime,
+                  seconds: int = LEASE_SECONDS) -> bool:
+    """Take the named lease if it is free or expired (its own transaction)."""
+    with transaction(session):
+        insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+                  else sqlite.insert)
+        session.execute(insert(SchedulerLease).values(
+            name=name, holder="", expires_at=now - timedelta(seconds=1)
+        ).on_conflict_do_nothing(index_elements=["name"]))
+        taken = session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name,
+                   or_(SchedulerLease.expires_at <= now, SchedulerLease.holder == holder))
+            .values(holder=holder, expires_at=now + timedelta(seconds=seconds))
+        )
+        return bool(taken.rowcount)
+
+
+def release_lease(session: Session, name: str, holder: str, now: datetime) -> None:
+    with transaction(session):
+        session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name, SchedulerLease.holder == holder)
+            .values(expires_at=now, last_run_at=now)
+        )
+
+
+def supervisor_ranks(min_rank: Rank) -> list[str]:
+    return [rank.name for rank in Rank if rank >= min_rank]
+
+
+def tick(session: Session, *, now: datetime, supervisor_rank: Rank, email: bool,
+         holder: str | None = None) -> TickReport:
+    """Escalate every clock whose threshold has passed, under the lease."""
+    holder = holder or holder_name()
+    if not acquire_lease(session, LEASE_NAME, holder, now):
+        return TickReport(ran=False)
+    try:
+        with transaction(session):
+            return escalate(session, now=now, supervisor_rank=supervisor_rank, email=email)
+    finally:
+        release_lease(session, LEASE_NAME, holder, now)
+
+
+def escalate(session: Session, *, now: datetime, supervisor_rank: Rank,
+             email: bool) -> TickReport:
+    """The tick's work, in the caller's transaction: notify, then move each clock on."""
+    due = CaseClock.next_at <= now
+    breached = CaseClock.due_at <= now
+    notified = session.execute(
+        insert_ignoring_repeats(session).from_select(
+            ["user_id", "case_id", "case_reference", "kind", "message", "created_at",
+             "dedupe_key", "email_state"],
+            _notification_rows(now, supervisor_rank, email),
+        )
+    ).rowcount
+    counts = session.execute(
+        select(sa.func.count().filter(breached), sa.func.count().filter(~breached))
+        .where(due, CaseClock.near_at <= now)
+    ).one()
+    # The case's one-word summary only ever gets worse here (a sync recomputes it).
+    session.execute(update(Case).where(Case.id.in_(
+        select(CaseClock.case_id).where(due, breached)
+    )).values(clock_summary=ClockState.breached.value))
+    session.execute(update(Case).where(
+        Case.clock_summary != ClockState.breached.value,
+        Case.id.in_(select(CaseClock.case_id).where(due, ~breached, CaseClock.near_at <= now)),
+    ).values(clock_summary=ClockState.near_breach.value))
+    session.execute(update(CaseClock).where(due).values(
+        state=case((breached, ClockState.breached.value),
+                   (CaseClock.near_at <= now, ClockState.near_breach.value),
+                   else_=CaseClock.state),
+        next_at=case((breached, None),
+                     (CaseClock.near_at <= now, CaseClock.due_at),
+                     else_=CaseClock.near_at),
+    ).execution_options(synchronize_session=False))
+    return TickReport(ran=True, breached=counts[0], near_breach=counts[1],
+                      notifications=max(notified or 0, 0))
+
+
+def _notification_rows(now: datetime, supervisor_rank: Rank, email: bool) -> sa.Select:
+    """One row per (clock whose threshold passed, person to tell): the holder, and the team's
+    active supervisors."""
+    breached = CaseClock.due_at <= now
+    kind = case((breached, literal(Kind.clock_breached.value)),
+                else_=literal(Kind.clock_near_breach.value))
+    label = case(*((CaseClock.clock == code, literal(text.lower()))
+                   for code, text in _LABELS.items()), else_=CaseClock.clock)
+    text = case(
+        (breached, literal("Case ") + Case.reference + literal(": the ") + label
+         + literal(" target date has passed.")),
+        else_=literal("Case ") + Case.reference + literal(": the ") + label
+        + literal(" target is close."),
+    )
+    supervisors = select(TeamMember.user_id).where(
+        TeamMember.team_id == Case.team_id, TeamMember.removed_at.is_(None)
+    )
+    is_holder = User.id == Case.assigned_officer_id
+    is_supervisor = and_(
+        User.id.in_(supervisors),
+        User.role.in_([Role.case_officer, Role.decision_maker]),
+        User.rank.in_([Rank[name] for name in supervisor_ranks(supervisor_rank)]),
+    )
+    key = (kind + literal(":") + sa.cast(Case.id, sa.String) + literal(":")
+           + CaseClock.clock + literal("@") + sa.cast(CaseClock.due_at, sa.String)
+           + literal(":") + sa.cast(User.id, sa.String))
+    return (
+        select(User.id, Case.id, Case.reference, kind, text, literal(now, CaseClock.due_at.type),
+               key, literal("pending" if email else "none"))
+        .select_from(CaseClock)
+        .join(Case, Case.id == CaseClock.case_id)
+        .join(User, or_(is_holder, is_supervisor))
+        .where(CaseClock.next_at <= now, CaseClock.near_at <= now, User.active.is_(True))
+    )
