@@ -20,6 +20,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import and_, case, literal, or_, select, update
@@ -96,38 +97,44 @@ def tick(session: Session, *, now: datetime, supervisor_rank: Rank, email: bool,
 
 def escalate(session: Session, *, now: datetime, supervisor_rank: Rank,
              email: bool) -> TickReport:
-    """The tick's work, in the caller's transaction: notify, then move each clock on."""
+    """The tick's work, in the caller's transaction: count, notify, then move each clock on."""
+    counts, notify, *moves = tick_statements(session, now, supervisor_rank, email)
+    breached, near = session.execute(counts).one()
+    notified = session.execute(notify).rowcount
+    for statement in moves:
+        session.execute(statement, execution_options={"synchronize_session": False})
+    return TickReport(ran=True, breached=breached, near_breach=near,
+                      notifications=max(notified or 0, 0))
+
+
+def tick_statements(session: Session, now: datetime, supervisor_rank: Rank,
+                    email: bool) -> list[Any]:
+    """The tick's statements in order (the query-plan tests read them too). Every one finds
+    its rows through ``case_clocks.next_at <= now`` (its index) and cases by primary key."""
     due = CaseClock.next_at <= now
     breached = CaseClock.due_at <= now
-    notified = session.execute(
+    near = CaseClock.near_at <= now
+    return [
+        select(sa.func.count().filter(breached), sa.func.count().filter(~breached))
+        .where(due, near),
         insert_ignoring_repeats(session).from_select(
             ["user_id", "case_id", "case_reference", "kind", "message", "created_at",
              "dedupe_key", "email_state"],
             _notification_rows(now, supervisor_rank, email),
-        )
-    ).rowcount
-    counts = session.execute(
-        select(sa.func.count().filter(breached), sa.func.count().filter(~breached))
-        .where(due, CaseClock.near_at <= now)
-    ).one()
-    # The case's one-word summary only ever gets worse here (a sync recomputes it).
-    session.execute(update(Case).where(Case.id.in_(
-        select(CaseClock.case_id).where(due, breached)
-    )).values(clock_summary=ClockState.breached.value))
-    session.execute(update(Case).where(
-        Case.clock_summary != ClockState.breached.value,
-        Case.id.in_(select(CaseClock.case_id).where(due, ~breached, CaseClock.near_at <= now)),
-    ).values(clock_summary=ClockState.near_breach.value))
-    session.execute(update(CaseClock).where(due).values(
-        state=case((breached, ClockState.breached.value),
-                   (CaseClock.near_at <= now, ClockState.near_breach.value),
-                   else_=CaseClock.state),
-        next_at=case((breached, None),
-                     (CaseClock.near_at <= now, CaseClock.due_at),
-                     else_=CaseClock.near_at),
-    ).execution_options(synchronize_session=False))
-    return TickReport(ran=True, breached=counts[0], near_breach=counts[1],
-                      notifications=max(notified or 0, 0))
+        ),
+        # The case's one-word summary only ever gets worse here (a sync recomputes it).
+        update(Case).where(Case.id.in_(select(CaseClock.case_id).where(due, breached)))
+        .values(clock_summary=ClockState.breached.value),
+        update(Case).where(
+            Case.clock_summary != ClockState.breached.value,
+            Case.id.in_(select(CaseClock.case_id).where(due, ~breached, near)),
+        ).values(clock_summary=ClockState.near_breach.value),
+        update(CaseClock).where(due).values(
+            state=case((breached, ClockState.breached.value),
+                       (near, ClockState.near_breach.value), else_=CaseClock.state),
+            next_at=case((breached, None), (near, CaseClock.due_at), else_=CaseClock.near_at),
+        ),
+    ]
 
 
 def _notification_rows(now: datetime, supervisor_rank: Rank, email: bool) -> sa.Select:
