@@ -3,12 +3,15 @@ upgrade, and refitting the breach forecast. Schedules: docs/operations.md."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from disclosure_app.clocks import forecasting
+from disclosure_app.audit.chain import SystemActor
+from disclosure_app.clocks import forecasting, history
 from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.clocks.service import sync_clocks
 from disclosure_app.clocks.tick import tick
@@ -53,6 +56,23 @@ def register_cli(app: Flask) -> None:
         """Rebuild every open case's clocks from its dates (after an upgrade, or after closure
         days were added), in batches."""
         click.echo(f"Rebuilt the clocks of {rebuild(get_session())} open cases.")
+
+    @group.command("import-history")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--source", default=None, help="Where the file came from (default: its name).")
+    def import_history_command(file: Path, source: str | None) -> None:
+        """Import closed cases from the force's previous system (CSV: see
+        docs/operations.md) so that the breach forecast starts from the force's own record."""
+        try:
+            count = history.import_history(
+                get_session(), file.read_text(encoding="utf-8-sig"),
+                source=source or file.name, now=now(),
+                actor=SystemActor(name="clocks import-history"))
+        except history.HistoryRefused as refused:
+            for error in refused.errors:
+                click.echo(error, err=True)
+            raise click.ClickException("Nothing was imported.") from None
+        click.echo(f"Imported {count} closed cases.")
 
     @group.command("forecast")
     def forecast_command() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from disclosure_app.db import transaction
-from disclosure_app.models import Case, ForecastFit
+from disclosure_app.models import Case, ForecastFit, HistoricalCase
 from workflows.clocks import ClockName, ClockPolicy
 from workflows.forecast import (
     ClosedCase,
@@ -77,12 +77,22 @@ def _offsets(case: Case, calendar: WorkingCalendar) -> dict[Milestone, int]:
 
 
 def history(session: Session, calendar: WorkingCalendar, limit: int) -> list[ClosedCase]:
-    """The most recent fully closed cases (by target date), as working-day offsets."""
-    cases = session.scalars(
+    """The most recent fully closed cases (by target date), as working-day offsets, topped up
+    with cases imported from the force's previous system (``clocks.history``)."""
+    cases = [ClosedCase(str(case.route), _offsets(case, calendar)) for case in session.scalars(
         select(Case).where(Case.status == Status.closed)
-        .order_by(Case.decision_due_at.desc(), Case.id.desc()).limit(limit)
-    )
-    return [ClosedCase(str(case.route), _offsets(case, calendar)) for case in cases]
+        .order_by(Case.decision_due_at.desc(), Case.id.desc()).limit(limit))]
+    older = session.scalars(select(HistoricalCase).order_by(
+        HistoricalCase.closed_on.desc(), HistoricalCase.id.desc()).limit(limit - len(cases)))
+    return cases + [ClosedCase(row.route, _historical_offsets(row, calendar)) for row in older]
+
+
+def _historical_offsets(row: HistoricalCase, calendar: WorkingCalendar) -> dict[Milestone, int]:
+    days = {Milestone.received: row.received_on, Milestone.checks_done: row.checks_done_on,
+            Milestone.interviewed: row.interviewed_on, Milestone.assessed: row.assessed_on,
+            Milestone.closed: row.closed_on}
+    return {milestone: max(0, calendar.working_days_between(row.received_on, day))
+            for milestone, day in days.items() if day is not None}
 
 
 def refit(session: Session, calendar: WorkingCalendar, clocks: ClockPolicy, *, now: datetime,

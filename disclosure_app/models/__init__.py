@@ -3,7 +3,13 @@
 from disclosure_app.models.access_reason import AccessReason
 from disclosure_app.models.audit import AuditCheckpoint, AuditEntry, AuditVerification, ChainHead
 from disclosure_app.models.case import Applicant, Case, Child, Subject
-from disclosure_app.models.clock import CaseClock, ClosureDay, ForecastFit, SchedulerLease
+from disclosure_app.models.clock import (
+    CaseClock,
+    ClosureDay,
+    ForecastFit,
+    HistoricalCase,
+    SchedulerLease,
+)
 from disclosure_app.models.dip_sample import DipSample, DipSampleDraw
 from disclosure_app.models.document import StoredDocument
 from disclosure_app.models.fingerprint import RationaleFingerprint
@@ -42,6 +48,7 @@ __all__ = [
     "DipSample",
     "DipSampleDraw",
     "ForecastFit",
+    "HistoricalCase",
     "IdentityDecision",
     "MfaResetRequest",
     "Notification",

@@ -71,3 +71,23 @@ class ForecastFit(Base):
     fitted_at: Mapped[datetime]
     sample_size: Mapped[int]
     model_json: Mapped[str] = mapped_column(sa.Text)
+
+
+class HistoricalCase(Base):
+    """A case closed before this system (imported from the force's previous case management
+    system by ``flask clocks import-history``): only its route and milestone dates, never a
+    person, so that a new force's breach forecast starts from its own record."""
+
+    __tablename__ = "historical_cases"
+    __table_args__ = (sa.Index("ix_historical_cases_closed", "closed_on", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(120))
+    source_reference: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    route: Mapped[str] = mapped_column(sa.String(20))
+    received_on: Mapped[date]
+    checks_done_on: Mapped[date | None]
+    interviewed_on: Mapped[date | None]
+    assessed_on: Mapped[date | None]
+    closed_on: Mapped[date]
+    imported_at: Mapped[datetime]

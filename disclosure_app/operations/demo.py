@@ -27,8 +27,12 @@ from disclosure_app.cases.applications import (
     SubjectDetails,
 )
 from disclosure_app.cases.workflow import StepRequest, take_step
+from disclosure_app.clocks import forecasting, history
+from disclosure_app.clocks.calendar import load_calendar
+from disclosure_app.clocks.tick import tick
 from disclosure_app.documents import case_documents as documents
 from disclosure_app.models import User
+from disclosure_app.operations.demo_history import history_csv
 from disclosure_app.risk import risk_check
 from disclosure_app.risk.register.importer import import_file
 from disclosure_app.risk.register.sample import SAMPLE_FILE
@@ -37,6 +41,7 @@ from disclosure_app.security import mfa
 from disclosure_app.security.mfa import SecretCipher
 from workflows.policy import CasePolicy
 from workflows.roles import Agency, Rank, Role
+from workflows.working_calendar import WorkingCalendar
 
 DEMO_DOMAIN = "demo.northshire.police.example"
 
@@ -168,6 +173,19 @@ DISCLOSE_TO_KAREN = {
     "disclosure_wording": "Barry Sutton has a conviction for a sexual offence against a child. "
     "You must not share this information with anyone else.",
 }
+# The late case (closed after its whole-process target, with the reason): its own wording.
+NO_DISCLOSURE_FOR_OSCAR = {
+    **NO_DISCLOSURE,
+    "information_considered": "PNC, PND and ViSOR searched by name, date of birth and both "
+    "addresses the applicant gave; probation and children's social care replied late.",
+    "lawful_basis": "Nothing on PNC, PND, ViSOR or with probation concerns Craig Dunn, so the "
+    "common-law power to disclose to protect Oscar has nothing it could be used for.",
+    "necessity": "Oscar's father has no recorded information to act on: advice about the "
+    "warning signs meets his worry about Craig Dunn's weekend visits better than any disclosure.",
+    "proportionality": "Telling Oscar's father that nothing is held could read as a clean bill "
+    "of health for Craig Dunn; the neutral letter with safety advice intrudes on no one.",
+}
+EXTENSION = {"clock": "overall", "new_date": "D+60", "reason_code": "partner_information_awaited"}
 COUNTERSIGN = {"record_reviewed": "yes", "agrees_with_decision": "yes"}
 SCHEDULE_MEETING = {
     "meeting_time": "10:30",
@@ -265,7 +283,7 @@ def _application(n: int, applicant: str, subject: str, child: str) -> Applicatio
     )
 
 
-def _cases() -> list[DemoCase]:
+def _cases(near_breach_days_ago: float) -> list[DemoCase]:
     rtk = ReferralInput(
         subject=SubjectDetails(full_name="Keith Marlow", relationship_to_child="Family friend",
                                date_of_birth=date(1969, 11, 2)),
@@ -353,6 +371,11 @@ def _cases() -> list[DemoCase]:
             (7, RISK_CHECKS, "officer", {}, ""),
             (6.5, RISK_CONFIRM, "officer", {"person_id": "SAMPLE-000007", "by": "officer2"}, ""),
             (6, "complete_assessment", "officer", ASSESS, "Assessment complete; high risk."),
+            (4, "request_extension", "officer", EXTENSION, "Probation's updated risk assessment "
+             "is due after the whole-process target; the decision needs it."),
+            (3.5, "extend_deadline", "officer2", {"exceptional_confirmed": "yes"},
+             "Waiting for probation is outside the unit's control and the child is safeguarded "
+             "meanwhile."),
         ]),
         DemoCase("disclosure approved", 16, _application(4, "Joanne Price", "Wayne Fletcher",
                                                          "Ella Price"), steps=[
@@ -432,11 +455,64 @@ def _cases() -> list[DemoCase]:
         ]),
         DemoCase("new application", 0.2, _application(11, "Holly Marsh", "Dean Foster",
                                                        "Leo Marsh")),
+        # Closed after its whole-process target: the closure says why (DOMAIN.md §9.3 #23).
+        DemoCase("closed late", 95, _application(13, "Ryan Dunn", "Craig Dunn", "Oscar Dunn"),
+                 steps=[
+            (94.9, "start_checks", "officer", {}, "Checks started on receipt."),
+            (94, "accept_for_interview", "officer", ACCEPT, "In scope."),
+            (85, "record_interview", "officer", {**INTERVIEW, "interview_date": "D-85"},
+             "Interview by phone at the agreed time."),
+            (84, "verify_applicant", "officer", {}, "Verified."),
+            (40, RISK_CHECKS, "officer", {}, ""),
+            (39.5, RISK_NO_TRACE, "officer", {}, ""),
+            (39, "complete_assessment", "officer", ASSESS_NOTHING, "Partners replied after six "
+             "weeks; nothing held anywhere."),
+            (30, "decide_no_disclosure", "inspector", NO_DISCLOSURE_FOR_OSCAR,
+             "No information held about Craig Dunn; no disclosure."),
+            (29.5, "countersign_decision", "chief.inspector", COUNTERSIGN,
+             "Every check is recorded; nothing is held on the subject."),
+            (12, "communicate_outcome", "officer", {"method": "phone", "communicated_on":
+             "D-12"}, "Told by phone at the agreed safe time."),
+            (8, "close_case", "officer", {"referrals_complete": "yes", "review_date": "D+2190",
+             "breach_reason_code": "partner_delay", "breach_explanation": "Probation and "
+             "children's social care took six weeks to answer the record checks."},
+             "Closed late: the partner checks took six weeks."),
+        ]),
+        # Near breach: its full risk assessment target is a working day away (see seed()).
+        DemoCase("near breach", near_breach_days_ago, _application(14, "Lucy Ward", "Shaun Pike",
+                                                                   "Evie Ward"), steps=[
+            (near_breach_days_ago - 0.1, "start_checks", "officer", {}, "Checks started."),
+            (near_breach_days_ago - 0.5, "accept_for_interview", "officer", ACCEPT, "In scope."),
+            (near_breach_days_ago - 8, "record_interview", "officer",
+             {**INTERVIEW, "interview_date": f"D-{int(near_breach_days_ago - 8)}"},
+             "Interview held at the station."),
+            (near_breach_days_ago - 8.2, "verify_applicant", "officer", {}, "Verified."),
+        ]),
         # About the subject of the first case, who was disclosed about: linked and flagged.
         DemoCase("repeat application", 1, _application(1, "Gemma Stone", "Mark Ellison",
                                                        "Tyler Stone"),
                  steps=[(0.9, "start_checks", "officer", {}, "Checks started.")]),
     ]
+
+
+def _clocks_and_forecast(session: Session, policy: CasePolicy, now: datetime) -> None:
+    """Closed cases "from the previous system" for the forecast, the forecast fitted, and the
+    clocks ticked once, as the five-minute schedule would have done."""
+    calendar = load_calendar(session, policy, now.date())
+    history.import_history(session, history_csv(calendar, now.date()),
+                           source="demo: the force's previous system", now=now,
+                           actor=SystemActor(name="seed-demo"))
+    forecasting.refit(session, calendar, policy.clocks, now=now, min_sample=30, limit=5000)
+    tick(session, now=now, supervisor_rank=Rank.sergeant, email=False)
+
+
+def _near_breach_start(calendar: WorkingCalendar, policy: CasePolicy, now: datetime) -> float:
+    """Days ago to receive a case whose full risk assessment target is one working day away:
+    two working days left, the default near-breach point."""
+    received_on = calendar.subtract_working_days(calendar.local_date(now),
+                                                 policy.clocks.assessment_days - 1)
+    received = calendar.start_of_local_day(received_on) + timedelta(hours=10)
+    return max(0.5, (now - received).total_seconds() / 86400)
 
 
 def _resolve(data: dict[str, Any], now: datetime, people: dict[str, User]) -> dict[str, Any]:
@@ -546,7 +622,8 @@ def seed(
         logins[email] = password
 
     import_file(session, SAMPLE_FILE, now=first, actor=SystemActor(name="seed-demo"))
-    cases = _cases()
+    calendar = load_calendar(session, policy, now.date())
+    cases = _cases(_near_breach_start(calendar, policy, now))
     timeline: list[tuple[float, int, int]] = []  # (days ago, case index, step index or -1)
     for ci, demo in enumerate(cases):
         timeline.append((demo.start_days_ago, ci, -1))
@@ -569,6 +646,7 @@ def seed(
         assert demo.case_id is not None
         _demo_step(session, demo.case_id, demo.steps[si], people, policy=policy,
                    letterhead=letterhead, at=at)
+    _clocks_and_forecast(session, policy, now)
 
     echo("DEMO accounts: password, then the authenticator secret to add to an authenticator "
          "app (shown this once; demo use only, never in production):")

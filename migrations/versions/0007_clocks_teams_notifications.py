@@ -27,6 +27,23 @@ def upgrade() -> None:
     sa.Column('model_json', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_forecast_fits'))
     )
+    op.create_table('historical_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=120), nullable=False),
+    sa.Column('source_reference', sa.String(length=60), nullable=False),
+    sa.Column('route', sa.String(length=20), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('checks_done_on', sa.Date(), nullable=True),
+    sa.Column('interviewed_on', sa.Date(), nullable=True),
+    sa.Column('assessed_on', sa.Date(), nullable=True),
+    sa.Column('closed_on', sa.Date(), nullable=False),
+    sa.Column('imported_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_historical_cases')),
+    sa.UniqueConstraint('source_reference', name=op.f('uq_historical_cases_source_reference'))
+    )
+    with op.batch_alter_table('historical_cases', schema=None) as batch_op:
+        batch_op.create_index('ix_historical_cases_closed', ['closed_on', 'id'], unique=False)
+
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('holder', sa.String(length=120), nullable=False),
@@ -225,4 +242,8 @@ def downgrade() -> None:
     op.drop_table('closure_days')
     op.drop_table('teams')
     op.drop_table('scheduler_leases')
+    with op.batch_alter_table('historical_cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_historical_cases_closed')
+
+    op.drop_table('historical_cases')
     op.drop_table('forecast_fits')

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
-from disclosure_app.models import AuditEntry, Case, CaseStep, User
+from disclosure_app.models import AuditEntry, Case, CaseStep, ForecastFit, Notification, User
 from tests.databases import audit_triggers, guard_trigger_names, superuser, without_audit_guards
 from workflows.status import Route, Stage, Status
 
@@ -159,3 +159,24 @@ def test_audit_verify_names_the_entry_changed_behind_the_apps_back(app, database
     assert result.exit_code != 0
     assert re.search(rf"\bentry {TAMPERED_SEQ}\b", result.output), result.output
     assert "BROKEN" in result.output
+
+
+def test_the_demo_runs_a_unit_day_to_day(app, seeded):
+    """Issue 13: a case near breach (escalated), a breached case closed with its reason, an
+    extension, an unallocated case, and enough closed history for the forecast."""
+    with app.app_context():
+        session = get_session()
+        cases = session.scalars(select(Case)).all()
+        events = {case.id: [step.event for step in case.steps] for case in cases}
+        near = [case for case in cases if case.clock_summary == "near_breach"]
+        fit = session.scalars(select(ForecastFit).order_by(ForecastFit.id.desc())).first()
+        told = session.scalars(select(Notification.kind)).all()
+        late = [case for case in cases if case.overall_breach_reason]
+
+    assert near, "a case near breach"
+    assert "clock_near_breach" in told  # and it has been escalated
+    assert late and late[0].status is Status.closed
+    assert late[0].closed_at > late[0].decision_due_at
+    assert any({"request_extension", "extend_deadline"} <= set(evs) for evs in events.values())
+    assert any(case.assigned_officer_id is None and case.is_open for case in cases)
+    assert fit is not None and fit.sample_size >= 100
