@@ -275,6 +275,8 @@ def utcnow() -> datetime:
 
 APPEND_ONLY_TABLES = (
     "audit_entries", "audit_checkpoints", "audit_verifications", "security_events",
+    # Who held each case, the forecast's fits and the imported history: written once.
+    "case_allocations", "forecast_fits", "historical_cases",
 )
 READ_ONLY_TABLES = ("alembic_version",)
 # The only tables the runtime role may delete from: a person's names and addresses in the

@@ -47,6 +47,9 @@ APPLICATION_TABLES = {
     "case_checks", "identity_decisions", "case_link_keys", "case_links",
     "audit_checkpoints", "audit_verifications", "security_events", "access_reasons",
     "mfa_reset_requests", "rate_limit_counters",
+    # Clocks, teams and allocation, staff notifications (issue 13).
+    "teams", "team_members", "officer_covers", "case_allocations", "case_clocks",
+    "closure_days", "scheduler_leases", "forecast_fits", "historical_cases", "notifications",
 }
 
 
