@@ -43,6 +43,7 @@ from disclosure_app.cases.step_forms import (
     layout,
     shown_values,
 )
+from disclosure_app.clocks import forecasting
 from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid
@@ -123,10 +124,13 @@ def _queue_page(
 ) -> str:
     at, policy, session = now(), case_policy(), get_session()
     calendar = load_calendar(session, policy, at.date())
+    model = forecasting.current_model(session, policy.clocks, _forecast_min_sample())
     rows = []
     for case in page.cases if page else []:
         clocks = deadlines_on(case, calendar, policy, at)
-        rows.append({"case": case, "overdue": overdue_labels(clocks), "clocks": clocks})
+        outlook = forecasting.case_forecast(case, model, calendar, at, _forecast_threshold())
+        rows.append({"case": case, "overdue": overdue_labels(clocks), "clocks": clocks,
+                     "likely": _likely_labels(clocks, outlook)})
     next_url = None
     if page and page.next_cursor:
         next_url = url_for("staff.queue", **form.query_args(), after=page.next_cursor)
@@ -140,6 +144,29 @@ def _queue_page(
         first_url=url_for("staff.queue", **form.query_args()),
         can_open_right_to_know=current_user.role is Role.case_officer,
     )
+
+
+def _forecast_min_sample() -> int:
+    return int(current_app.config["FORECAST_MIN_SAMPLE"])
+
+
+def _forecast_threshold() -> float:
+    return float(current_app.config["FORECAST_ALERT_PROBABILITY"])
+
+
+def _likely_labels(clocks: list[Any], outlook: forecasting.CaseForecast | None) -> list[str]:
+    """The running targets not yet breached that the forecast says are likely to be."""
+    if outlook is None:
+        return []
+    running = {d.clock: d for d in clocks if d.running and not d.overdue}
+    return [running[c].label for c in outlook.likely_breaches if c in running]
+
+
+def _case_outlook(case: Any) -> forecasting.CaseForecast | None:
+    session, policy, at = get_session(), case_policy(), now()
+    model = forecasting.current_model(session, policy.clocks, _forecast_min_sample())
+    return forecasting.case_forecast(case, model, load_calendar(session, policy, at.date()), at,
+                                      _forecast_threshold())
 
 
 # --- The case page ----------------------------------------------------------------------------
@@ -162,6 +189,7 @@ def case(case_id: int) -> Any:
         case=the_case,
         status=Status(the_case.status),
         deadlines=deadlines(get_session(), the_case, case_policy(), now()),
+        outlook=_case_outlook(the_case) if user.role is not Role.partner else None,
         actions=workflow.step_offers(the_case, user, case_policy()),
         timeline=[_timeline_entry(step, partner_names) for step in the_case.steps
                   if _shown_to(user, step)],

@@ -283,7 +283,7 @@ def _application(n: int, applicant: str, subject: str, child: str) -> Applicatio
     )
 
 
-def _cases(near_breach_days_ago: float) -> list[DemoCase]:
+def _cases(near_breach_days_ago: float = 38.0) -> list[DemoCase]:
     rtk = ReferralInput(
         subject=SubjectDetails(full_name="Keith Marlow", relationship_to_child="Family friend",
                                date_of_birth=date(1969, 11, 2)),

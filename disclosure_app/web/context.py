@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,6 +98,10 @@ def init_app(app: Flask) -> None:
     zone = ZoneInfo(str(app.config["LOCAL_TIMEZONE"]))
     app.jinja_env.filters["local_datetime"] = lambda value: (
         "" if value is None else value.astimezone(zone).strftime("%d %b %Y %H:%M"))
+    # The last day of a target that ends at local midnight (the instant is the next day's start).
+    app.jinja_env.filters["local_date"] = lambda value: (
+        "" if value is None else (value - timedelta(microseconds=1)).astimezone(zone)
+        .strftime("%d %B %Y"))
     app.jinja_env.filters["date"] = _format_date
 
     @app.context_processor
