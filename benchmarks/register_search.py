@@ -84,7 +84,8 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="register-bench-"))
     url = args.database_url or f"sqlite:///{work / 'bench.sqlite'}"
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "benchmark", "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "benchmark", "TESTING": True,
+                      "PRODUCTION": False})
     rng = random.Random(7)  # noqa: S311 - benchmark data
     with app.app_context():
         upgrade_database()
