@@ -33,7 +33,8 @@ def mermaid() -> str:
             lines.append(f"    {s.id} --> {t.target.id} : {step_for(str(t.event)).title}")
     lines.append(
         "    note right of received\n"
-        "        From any open state: raise urgent safeguarding.\n"
+        "        From any open state: raise urgent safeguarding; ask for,\n"
+        "        authorise or refuse a target date extension.\n"
         "        During the risk check and decision: invite partner\n"
         "        agencies, who record their views; record the decision meeting.\n"
         "        Once a disclosure is approved: schedule the meeting,\n"
