@@ -22,7 +22,7 @@ def _days(rng: random.Random, median: float, sigma: float = 0.35) -> int:
 
 def history_csv(calendar: WorkingCalendar, today: date, count: int = 160,
                 seed: int = 2026) -> str:
-    rng = random.Random(seed)  # noqa: S311  (demo data, not security)
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 (demo data, not security)
     lines = [HEADER]
     for n in range(count):
         route = "right_to_know" if rng.random() < 0.25 else "right_to_ask"
