@@ -1,5 +1,5 @@
 """``flask --app disclosure_app …``: db, seed-demo, create-user, workflow-diagram, audit, backup,
-restore."""
+restore, notifications."""
 
 from __future__ import annotations
 
@@ -144,6 +144,9 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.decisions.cli import register_cli as register_dip_sample_cli
 
     register_dip_sample_cli(app)
+    from disclosure_app.notifications.cli import register_cli as register_notifications_cli
+
+    register_notifications_cli(app)
     _explain_read_only(app.cli)
 
 
