@@ -38,7 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from disclosure_app.db import transaction
@@ -148,17 +148,14 @@ def _claim(session: Session, now: datetime, size: int, report: DeliveryReport
     """Claim up to ``size`` waiting rows; return how many this run claimed, and those to send
     (a deactivated account's are set to "none" instead)."""
     t = _notifications
+    # A row this run has already tried (its claim time is this run's) waits for the next run.
     ids = session.scalars(
-        select(t.c.id).where(t.c.email_state.in_(WAITING)).order_by(t.c.id).limit(size)).all()
-    if not ids:
+        select(t.c.id).where(t.c.email_state.in_(WAITING),
+                             or_(t.c.emailed_at.is_(None), t.c.emailed_at < now))
+        .order_by(t.c.id).limit(size)).all()
+    attempts = claim_rows(session, list(ids), now) if ids else {}
+    if not attempts:
         return 0, []
-    next_state = case({state: sending(n) for n, state in enumerate(WAITING, 1)},
-                      value=t.c.email_state)
-    rows = session.execute(
-        update(t).where(t.c.id.in_(ids), t.c.email_state.in_(WAITING))
-        .values(email_state=next_state, emailed_at=now)
-        .returning(t.c.id, t.c.email_state)).all()
-    attempts = {row.id: int(row.email_state.removeprefix("sending")) for row in rows}
     details = session.execute(
         select(t.c.id, t.c.message, t.c.case_id, User.email, User.active)
         .join(User, User.id == t.c.user_id).where(t.c.id.in_(list(attempts)))
@@ -170,7 +167,21 @@ def _claim(session: Session, now: datetime, size: int, report: DeliveryReport
     batch = [_Claimed(attempts[row.id], OutgoingMail(row.id, row.email, row.message,
                                                      row.case_id, now))
              for row in details if row.active]
-    return len(rows), batch
+    return len(attempts), batch
+
+
+def claim_rows(session: Session, ids: list[int], now: datetime) -> dict[int, int]:
+    """Claim those of ``ids`` that are still waiting, in the caller's transaction; return the
+    ones this call claimed, with the try each is for. Rows another run claimed first (even
+    between its SELECT and this UPDATE) are not returned, so they are not sent twice."""
+    t = _notifications
+    next_state = case({state: sending(n) for n, state in enumerate(WAITING, 1)},
+                      value=t.c.email_state)
+    rows = session.execute(
+        update(t).where(t.c.id.in_(ids), t.c.email_state.in_(WAITING))
+        .values(email_state=next_state, emailed_at=now)
+        .returning(t.c.id, t.c.email_state)).all()
+    return {row.id: int(row.email_state.removeprefix("sending")) for row in rows}
 
 
 def _send(mailer: Mailer, batch: list[_Claimed], report: DeliveryReport) -> _Outcome:

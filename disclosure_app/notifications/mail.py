@@ -179,7 +179,12 @@ class SmtpMailer:
             self._smtp = self._connect()
         try:
             self._smtp.send_message(compose(self.settings, mail))
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        except smtplib.SMTPServerDisconnected as exc:
+            self._smtp = None
+            raise MailerUnavailable(f"{self.host}:{self.port}: {type(exc).__name__}") from exc
+        except smtplib.SMTPException:
+            raise  # this message (a refused address, say): the connection is still good
+        except OSError as exc:  # (SMTPException is an OSError too, hence the order)
             # The connection is gone, not this message: the rest wait for the next run.
             self._smtp = None
             raise MailerUnavailable(f"{self.host}:{self.port}: {type(exc).__name__}") from exc

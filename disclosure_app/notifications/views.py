@@ -79,7 +79,7 @@ def mark_all_read() -> Any:
 dev_outbox_bp = Blueprint("dev_outbox", __name__, url_prefix="/dev/outbox")
 
 
-@dev_outbox_bp.get("/", endpoint="index")
+@dev_outbox_bp.get("", endpoint="index")
 @allow(*STAFF)
 def outbox_index() -> Any:
     messages = mail.outbox_messages(mail.outbox_dir(current_app))
