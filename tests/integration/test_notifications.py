@@ -9,6 +9,8 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from email import policy as email_policy
@@ -672,6 +674,32 @@ def test_rows_claimed_by_one_run_are_not_claimed_by_another(app, staff):
             second = delivery.claim_rows(session, ids, NOW)
     assert first == dict.fromkeys(ids, 1)
     assert second == {}
+
+
+def test_two_claims_racing_on_the_same_rows_give_each_row_to_one(app, staff):
+    ids = raise_for(app, staff["case_officer"].id, 3, email=True)
+    claimed: dict[str, dict[int, int]] = {}
+    started = threading.Event()
+
+    def host_b() -> None:
+        with app.app_context():
+            session = get_session()
+            started.set()
+            with transaction(session):
+                claimed["b"] = delivery.claim_rows(session, ids, NOW)
+
+    with app.app_context():
+        session = get_session()
+        with transaction(session):
+            claimed["a"] = delivery.claim_rows(session, ids, NOW)
+            other = threading.Thread(target=host_b)
+            other.start()
+            started.wait(5)
+            # Host B now waits for A's row locks (PostgreSQL) or its turn to write (SQLite);
+            # either way it sees A's claim once A commits.
+            time.sleep(0.3)
+        other.join(10)
+    assert claimed == {"a": dict.fromkeys(ids, 1), "b": {}}
 
 
 def test_a_claim_left_by_a_run_that_died_is_tried_again_later(app, staff):
