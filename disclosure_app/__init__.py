@@ -96,6 +96,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from disclosure_app.security import events as security_events
 
     security_events.init_app(app)  # authorisation denials into the security event log
+    from disclosure_app.notifications import mail
+
+    mail.init_app(app)  # says so at start-up when production has no e-mail
     return app
 
 
@@ -134,3 +137,6 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, staff_bp, risk_bp, audit_bp, documents_bp, dip_sampling_bp,
                admin_bp, health_bp, sensitive_bp):
         app.register_blueprint(bp)
+    from disclosure_app.notifications import views as notifications
+
+    notifications.register(app)  # the development outbox only outside production

@@ -1,5 +1,5 @@
 """``flask --app disclosure_app …``: db, seed-demo, create-user, workflow-diagram, audit, backup,
-restore."""
+restore, notifications."""
 
 from __future__ import annotations
 
@@ -147,6 +147,9 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.clocks.cli import register_cli as register_clocks_cli
 
     register_clocks_cli(app)
+    from disclosure_app.notifications.cli import register_cli as register_notifications_cli
+
+    register_notifications_cli(app)
     _explain_read_only(app.cli)
 
 

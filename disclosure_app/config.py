@@ -135,6 +135,24 @@ class DefaultConfig:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 4 * 3600
 
+    # E-mail to staff about their notifications (disclosure_app.notifications.mail). SMTP when
+    # MAIL_SERVER is set (STARTTLS on by default: never sent in clear over a network); outside
+    # production without it, each message is written as an .eml file to MAIL_OUTBOX_DIR
+    # (default <instance>/outbox, shown at /dev/outbox); in production without it, no e-mail:
+    # notifications are shown in the app only, and /healthz says "email": "off".
+    # MAIL_PASSWORD comes from instance/config.py or DISCLOSURE_MAIL_PASSWORD, never from here.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "disclosure-scheme@northshire.police.example"
+    MAIL_TIMEOUT_SECONDS = 10
+    MAIL_OUTBOX_DIR: str | None = None
+    # The staff side's address, for the links in e-mails (required in production with SMTP).
+    STAFF_BASE_URL: str | None = None
+    NOTIFICATIONS_PAGE_SIZE = 25
+
     QUEUE_PAGE_SIZE = 25
     AUDIT_PAGE_SIZE = 50
 

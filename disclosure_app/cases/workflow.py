@@ -35,6 +35,7 @@ from disclosure_app.core.errors import InputInvalid, NotFound, OutOfScope, Stale
 from disclosure_app.db import transaction
 from disclosure_app.decisions import rationale_quality
 from disclosure_app.models import Case, CaseInvitation, CaseStep, User
+from disclosure_app.notifications.steps import notify_for_step
 from workflows import (
     ActorNotPermitted,
     DecisionMakerNotEligible,
@@ -298,6 +299,7 @@ def _take_step(
         policy=policy,
         now=now,
     )
+    notify_for_step(session, case, step, policy, now)  # in this transaction, like the step
     if request.event == "invite_partner":
         session.add(
             CaseInvitation(

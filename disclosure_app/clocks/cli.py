@@ -17,6 +17,7 @@ from disclosure_app.clocks.service import sync_clocks
 from disclosure_app.clocks.tick import tick
 from disclosure_app.db import get_session, transaction
 from disclosure_app.models import Case
+from disclosure_app.notifications import mail
 from disclosure_app.web.context import case_policy, now
 from workflows.roles import Rank
 
@@ -29,13 +30,13 @@ def register_cli(app: Flask) -> None:
     @group.command("tick")
     def tick_command() -> None:
         """Escalate clocks whose near-breach or breach point has passed (run every 5 minutes
-        on every host: one works at a time), refit the forecast when it is stale, and send
-        queued staff e-mails."""
+        on every host: one works at a time) and refit the forecast when it is stale. The
+        e-mails it queues go out with `notifications send`."""
         session, policy, at = get_session(), case_policy(), now()
         config = current_app.config
         report = tick(session, now=at,
                       supervisor_rank=Rank.parse(config["SUPERVISOR_MIN_RANK"]) or Rank.sergeant,
-                      email=mail_enabled(config))
+                      email=mail.enabled(config))
         if not report.ran:
             click.echo("Another host is running the tick: nothing to do here.")
             return
@@ -49,7 +50,6 @@ def register_cli(app: Flask) -> None:
             max_age_hours=float(config["FORECAST_REFIT_HOURS"]))
         if fit is not None:
             click.echo(f"Forecast refitted from {fit.sample_size} closed cases.")
-        after_tick(session, at)
 
     @group.command("rebuild")
     def rebuild_command() -> None:
@@ -104,11 +104,3 @@ def rebuild(session) -> int:  # type: ignore[no-untyped-def]
         done += len(cases)
         after = cases[-1].id
 
-
-def mail_enabled(config) -> bool:  # type: ignore[no-untyped-def]
-    """Replaced by disclosure_app.notifications.mail.enabled when it lands."""
-    return False
-
-
-def after_tick(session, at) -> None:  # type: ignore[no-untyped-def]
-    """Queued staff e-mails go out after the tick (disclosure_app.notifications.mail)."""

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from disclosure_app.models import Case, Notification
+from disclosure_app.notifications import mail
 
 _notifications = Notification.__table__
 
@@ -70,11 +71,14 @@ def notify(
     occasion: str,
     now: datetime,
     detail: str = "",
-    email: bool = False,
+    email: bool | None = None,
 ) -> None:
     """Notify each person once per (kind, case, occasion). ``occasion`` names what happened
     (a step's audit entry number, a clock and its target date), so a new occasion notifies
-    again and a repeat of the same one does not. ``email``: also queue an e-mail."""
+    again and a repeat of the same one does not. ``email``: also queue an e-mail; None (the
+    default) means "if this app sends e-mail" (``mail.enabled``), so callers need not ask."""
+    if email is None:
+        email = mail.enabled_for_current_app()
     reference = case.reference if case is not None else ""
     rows = [
         {

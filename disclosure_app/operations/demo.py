@@ -32,6 +32,7 @@ from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.clocks.tick import tick
 from disclosure_app.documents import case_documents as documents
 from disclosure_app.models import User
+from disclosure_app.notifications import mail
 from disclosure_app.operations.demo_history import history_csv
 from disclosure_app.risk import risk_check
 from disclosure_app.risk.register.importer import import_file
@@ -503,7 +504,7 @@ def _clocks_and_forecast(session: Session, policy: CasePolicy, now: datetime) ->
                            source="demo: the force's previous system", now=now,
                            actor=SystemActor(name="seed-demo"))
     forecasting.refit(session, calendar, policy.clocks, now=now, min_sample=30, limit=5000)
-    tick(session, now=now, supervisor_rank=Rank.sergeant, email=False)
+    tick(session, now=now, supervisor_rank=Rank.sergeant, email=mail.enabled_for_current_app())
 
 
 def _near_breach_start(calendar: WorkingCalendar, policy: CasePolicy, now: datetime) -> float:

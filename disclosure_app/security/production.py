@@ -5,8 +5,10 @@ The app will not start in production with a missing, known or short ``SECRET_KEY
 or testing on, with CSRF protection off, without its own ``TOTP_ENCRYPTION_KEY``, without
 ``TRUSTED_HOSTS``, or with a PostgreSQL URL that does not verify the server's certificate
 (``sslmode=verify-full``; a Unix socket or a loopback address, e.g. a local PgBouncer or TLS
-tunnel, crosses no network). It forces the session cookie to
-``__Host-session``, Secure, HttpOnly, Path=/, no Domain, SameSite=Strict.
+tunnel, crosses no network). E-mail is optional, but with ``MAIL_SERVER`` set it needs an
+https ``STAFF_BASE_URL``, a ``MAIL_FROM`` address and STARTTLS to any server not on this host.
+It forces the session cookie to ``__Host-session``, Secure, HttpOnly, Path=/, no Domain,
+SameSite=Strict.
 
 Outside production (``make run``, the tests) an unset ``TRUSTED_HOSTS`` means the loopback
 names only, so the local demo never builds a link (the applicant's status link) from whatever
@@ -15,6 +17,9 @@ A non-production server reached under another name must list that name.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -52,6 +57,23 @@ def problems(app: Flask) -> list[str]:
     if not config.get("TRUSTED_HOSTS"):
         found.append("TRUSTED_HOSTS must list the host names the service answers to")
     found.extend(_database_problems(str(config.get("DATABASE_URL") or "")))
+    found.extend(_mail_problems(config))
+    return found
+
+
+def _mail_problems(config: Mapping[str, Any]) -> list[str]:
+    """E-mail is optional; when it is configured, its links must point at the real service and
+    it must not cross a network in clear (a relay on this host may take plain SMTP)."""
+    if not config.get("MAIL_SERVER"):
+        return []
+    found = []
+    if not str(config.get("STAFF_BASE_URL") or "").startswith("https://"):
+        found.append("STAFF_BASE_URL must be the staff service's https:// address when "
+                     "MAIL_SERVER is set (e-mails link to it)")
+    if "@" not in str(config.get("MAIL_FROM") or ""):
+        found.append("MAIL_FROM must be an e-mail address when MAIL_SERVER is set")
+    if not config.get("MAIL_USE_TLS") and str(config["MAIL_SERVER"]) not in LOOPBACK:
+        found.append("MAIL_USE_TLS must be on for a mail server reached over the network")
     return found
 
 

@@ -13,7 +13,9 @@ from flask_login import current_user
 from disclosure_app.cases.applications import Timescales
 from disclosure_app.clocks.calendar import check_nation
 from disclosure_app.core.clock import now  # noqa: F401  (views take it from here)
+from disclosure_app.db import get_session
 from disclosure_app.documents.case_documents import Letterhead
+from disclosure_app.notifications import inbox
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.clocks import ClockPolicy
 from workflows.policy import CasePolicy
@@ -112,6 +114,7 @@ def init_app(app: Flask) -> None:
             "Stage": Stage,
             "STAGE_LABELS": STAGE_LABELS,
             "stage_of": stage_of,
+            "unread_notifications": unread_notifications,
         }
 
 
@@ -119,6 +122,7 @@ def init_app(app: Flask) -> None:
 _NAV = [
     ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
     ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
+    ("Notifications", "notifications.index", set(inbox.RECIPIENT_ROLES)),
     ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
     ("Audit log", "audit.index", {Role.auditor}),
     ("Integrity", "audit.integrity", {Role.auditor}),
@@ -129,6 +133,17 @@ _NAV = [
     ("Security events", "audit.security_events", {Role.auditor}),
     ("Staff accounts", "admin.users", {Role.admin}),
 ]
+
+
+def unread_notifications() -> int | None:
+    """The header's unread count, for people who get notifications (None for the others, and
+    for no one signed in). Called by base.html on staff pages only, so public and signed-out
+    pages never run the query."""
+    if not current_user or not current_user.is_authenticated:
+        return None
+    if current_user.role not in inbox.RECIPIENT_ROLES:
+        return None
+    return inbox.unread_count(get_session(), current_user.id)
 
 
 def staff_navigation() -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """``GET /healthz`` for load balancers and monitoring (SECURITY.md R-11). No personal data: only
 whether the database answers, the chain head's sequence number, whether the newest entries
-verify and whether the service is read-only.
+verify, whether the service is read-only and whether staff e-mail is on (``"email"``: "smtp",
+"outbox" outside production, or "off"; e-mail is optional, so "off" is not "degraded").
 
 200 while the database answers, with ``"status": "degraded"`` when the log's tail does not verify
 or writes are paused for reconciliation (every host shares the database, so taking hosts out of
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from disclosure_app.audit import integrity
 from disclosure_app.db import get_engine
+from disclosure_app.notifications import mail
 from disclosure_app.web.access import public
 
 bp = Blueprint("health", __name__)
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 def healthz() -> Any:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     body: dict[str, Any] = {"status": "ok", "database": "ok", "chain_head_seq": None,
-                            "chain_tail": "unknown", "read_only": False}
+                            "chain_tail": "unknown", "read_only": False,
+                            # "smtp", "outbox" (development) or "off": optional, never degraded.
+                            "email": mail.mode(app.config)}
     try:
         # Its own short-lived connection: the request's session may hold a broken one.
         with get_engine().connect() as conn:

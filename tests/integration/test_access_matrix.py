@@ -160,6 +160,18 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("admin.request_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
     ("admin.approve_mfa_reset", "GET"): everyone(405),
     ("admin.approve_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    # Notifications: each person's own, for those who are ever notified (auditors and
+    # administrators act on no case). Marking one that does not exist is the 404 of a missing
+    # one; "mark all as read" without the newest id the page showed is refused (400).
+    ("notifications.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403),
+    ("notifications.mark_read", "GET"): everyone(405),
+    ("notifications.mark_read", "POST"): row(LOGIN, LOGIN, 404, 404, 404, 404, 403, 403),
+    ("notifications.mark_all_read", "GET"): everyone(405),
+    ("notifications.mark_all_read", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 403, 403),
+    # The development e-mail outbox (registered only outside production, as here): any
+    # signed-in staff member; a message that is not there is a 404.
+    ("dev_outbox.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
+    ("dev_outbox.message", "GET"): row(LOGIN, LOGIN, 404, 404, 404, 404, 404, 404),
     # Health check for load balancers: no personal data, no sign-in.
     ("health.healthz", "GET"): everyone(200),
 }
@@ -177,6 +189,7 @@ UNKNOWN_TOKEN = "not-a-real-status-token-0123456789abcdef"
 CASE_ONLY_RISK_ENDPOINTS = ("risk.identity", "risk.propose_identity", "risk.review_identity",
                             "risk.no_trace", "risk.risk_check_view", "risk.link_case")
 MISSING_ID = 999_999
+MISSING_OUTBOX_MESSAGE = "20000101T000000Z-00999999.eml"
 
 
 @dataclass
@@ -213,6 +226,10 @@ class World:
             values["user_id"] = self.user_id
         elif endpoint == "admin.approve_mfa_reset":
             values["request_id"] = MISSING_ID
+        elif endpoint == "notifications.mark_read":
+            values["notification_id"] = MISSING_ID
+        elif endpoint == "dev_outbox.message":
+            values["name"] = MISSING_OUTBOX_MESSAGE
         with self.app.test_request_context():
             return url_for(endpoint, **values)
 

@@ -17,7 +17,7 @@ from tests.factories import SUBJECT_NAME, make_case, make_user
 from workflows.roles import Role
 from workflows.status import Status
 
-HEALTH_KEYS = {"status", "database", "chain_head_seq", "chain_tail", "read_only"}
+HEALTH_KEYS = {"status", "database", "chain_head_seq", "chain_tail", "read_only", "email"}
 
 
 def head_seq(app) -> int:
@@ -42,7 +42,7 @@ def test_healthz_reports_the_database_and_chain_head_without_personal_data(app, 
     body = response.get_json()
     assert set(body) == HEALTH_KEYS
     assert body == {"status": "ok", "database": "ok", "chain_head_seq": head_seq(app),
-                    "chain_tail": "ok", "read_only": False}
+                    "chain_tail": "ok", "read_only": False, "email": "outbox"}
     text_body = response.get_data(as_text=True)
     for personal in (SUBJECT_NAME, case.reference, staff["case_officer"].email, "Olive"):
         assert personal not in text_body

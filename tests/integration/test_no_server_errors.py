@@ -33,7 +33,8 @@ from workflows.steps import STEPS
 
 ROLES = ("anonymous", "case_officer", "decision_maker", "partner", "auditor", "admin")
 PUBLIC_INFO_PAGES = ("/", "/privacy", "/accessibility")  # the only pages a cache may keep
-PRIVATE_PREFIXES = ("/staff", "/audit", "/admin", "/documents", "/status", "/apply")
+PRIVATE_PREFIXES = ("/staff", "/audit", "/admin", "/documents", "/status", "/apply",
+                    "/notifications", "/dev")
 MISSING_ID = "999999"
 ABSURD = [
     "abc", "0", "-1", "1.5", "1e3", str(2**63 - 1), str(2**63), str(2**64), "9" * 40,
@@ -62,6 +63,8 @@ ABSURD_QUERIES = {
     "/audit/alerts": ["date_from=0001-01-01", "date_to=" + "9" * 40],
 }
 ABSURD_QUERIES["/audit/export.csv"] = ABSURD_QUERIES["/audit/"]
+ABSURD_QUERIES["/notifications"] = ["before=abc", "before=0", "before=-1", "before=" + "9" * 40,
+                                    "before=%00", "before=ü", "before=1&before=2"]
 
 
 class PageParser(HTMLParser):
@@ -225,11 +228,12 @@ def urls_for(site: Site) -> Iterator[str]:
         "name": ["consultations", "staff", "disclosures", "alerts", "security", "integrity"],
         "fmt": ["csv", "pdf"],
         "request_id": ["1"],
+        "notification_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
                "sample_id": [MISSING_ID], "source": ["no_such_source"], "name": ["everything"],
-               "fmt": ["xlsx"], "request_id": [MISSING_ID]}
+               "fmt": ["xlsx"], "request_id": [MISSING_ID], "notification_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -261,9 +265,11 @@ def test_no_url_gives_a_server_error_and_every_page_is_well_formed(site: Site, r
             site.check(client, url)
     assert len(tried) > 300
     # Each form found, sent back with only its CSRF token: an error page or the form again with
-    # its errors, never a server error (sign-out is meant to work like that, so is left out).
+    # its errors, never a server error (sign-out and marking a notification read are meant to
+    # work like that, so are left out).
     forms = {action: inputs for action, inputs in site.post_forms.items()
-             if urlsplit(action).path != "/staff/sign-out"}
+             if urlsplit(action).path != "/staff/sign-out"
+             and not re.fullmatch(r"/notifications/\d+/read", urlsplit(action).path)}
     if role != "anonymous":
         assert forms, "a signed-in person sees at least one form besides sign-out"
     for action, inputs in sorted(forms.items()):
@@ -294,6 +300,7 @@ POST_DATA = {
     "risk.link_case": {"reference": "CSD-0000-0000", "reason": "Probe.",
                         "submission_key": "k" * 43},
     "sensitive.give_reason": {"reason": "case_work", "section": "subject", "next": ""},
+    "notifications.mark_read": {},
 }
 
 
@@ -313,7 +320,7 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
              "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
-             "source": "pnc", "request_id": "1"}
+             "source": "pnc", "request_id": "1", "notification_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():
