@@ -11,6 +11,7 @@ from flask_login import current_user
 from disclosure_app.cases.applications import Timescales
 from disclosure_app.core.clock import now  # noqa: F401  (views take it from here)
 from disclosure_app.documents.case_documents import Letterhead
+from workflows.allocation import AllocationPolicy, Person, is_supervisor
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.policy import CasePolicy
 from workflows.roles import Rank, Role
@@ -19,6 +20,10 @@ from workflows.status import STAGE_LABELS, Stage, Status, stage_of
 
 def case_policy() -> CasePolicy:
     return current_app.extensions["case_policy"]
+
+
+def allocation_policy() -> AllocationPolicy:
+    return current_app.extensions["allocation_policy"]
 
 
 def letterhead() -> Letterhead:
@@ -65,6 +70,10 @@ def init_app(app: Flask) -> None:
         boilerplate_overlap=float(app.config["BOILERPLATE_OVERLAP"]),
         check_sources=_check_sources(app),
     )
+    app.extensions["allocation_policy"] = AllocationPolicy(
+        supervisor_min_rank=Rank.parse(app.config["SUPERVISOR_MIN_RANK"]) or Rank.sergeant,
+        local_tz=app.extensions["case_policy"].local_tz,
+    )
     app.extensions["timescales"] = Timescales(
         initial_checks_hours=int(app.config["INITIAL_CHECKS_HOURS"]),
         interview_days=int(app.config["INTERVIEW_DAYS"]),
@@ -88,6 +97,7 @@ def init_app(app: Flask) -> None:
 _NAV = [
     ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
     ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
+    ("Workload", "teams.workload", {Role.case_officer, Role.decision_maker}),
     ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
     ("Audit log", "audit.index", {Role.auditor}),
     ("Integrity", "audit.integrity", {Role.auditor}),
@@ -97,7 +107,18 @@ _NAV = [
     ("Alerts", "audit.alerts", {Role.auditor}),
     ("Security events", "audit.security_events", {Role.auditor}),
     ("Staff accounts", "admin.users", {Role.admin}),
+    ("Teams", "admin.teams", {Role.admin}),
+    ("Closure days", "admin.closure_days", {Role.admin}),
 ]
+
+
+def _supervises() -> bool:
+    user = current_user
+    return is_supervisor(Person(user.id, user.role, user.rank, user.active), allocation_policy())
+
+
+# Entries shown only to some of their roles: the workload page is for supervisors.
+_NAV_ONLY_IF = {"teams.workload": _supervises}
 
 
 def staff_navigation() -> list[dict[str, Any]]:
@@ -105,7 +126,8 @@ def staff_navigation() -> list[dict[str, Any]]:
         return []
     items = []
     for label, endpoint, roles in _NAV:
-        if current_user.role in roles and endpoint in current_app.view_functions:
+        shown = _NAV_ONLY_IF.get(endpoint, lambda: True)
+        if current_user.role in roles and endpoint in current_app.view_functions and shown():
             href = url_for(endpoint)
             items.append({"text": label, "href": href, "active": request.path == href})
     return items
