@@ -54,7 +54,8 @@ def test_sec24_mutating_urls_refuse_get(app):
     for rule in post_only:
         url = rule.rule.replace("<id:", "<").replace("<token>", "x" * 43)
         url = url.replace("<case_id>", "1").replace("<user_id>", "1").replace(
-            "<request_id>", "1").replace("<sample_id>", "1")
+            "<request_id>", "1").replace("<sample_id>", "1").replace("<team_id>", "1").replace(
+            "<cover_id>", "1").replace("<closure_day_id>", "1")
         assert client.get(url).status_code == 405, url
     assert app.config.get("WTF_CSRF_SSL_STRICT", True) is True
 
