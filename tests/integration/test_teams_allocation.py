@@ -705,3 +705,20 @@ def test_only_supervisors_see_workload_in_the_menu(unit):
     assert 'href="/teams/workload"' in unit.clients["sam"].get("/staff/").get_data(as_text=True)
     assert 'href="/teams/workload"' not in unit.clients["ben"].get("/staff/").get_data(
         as_text=True)
+
+
+def test_each_view_pages_by_keyset_and_keeps_its_view(unit, staff):
+    unit.app.config["QUEUE_PAGE_SIZE"] = 2
+    made = {new_case(unit.app, staff).id for _ in range(3)}  # North, unallocated
+    new_case(unit.app, staff, postcode="SS1 2CD")  # South: not in Ben's views
+    seen: list[int] = []
+    url: str | None = "/staff/?view=unallocated"
+    while url:
+        response = unit.clients["ben"].get(url)
+        assert response.status_code == 200
+        seen += case_ids(response)
+        match = re.search(r'href="([^"]+)" rel="next"', response.get_data(as_text=True))
+        url = unescape(match.group(1)) if match else None
+        if url:
+            assert "view=unallocated" in url and "after=" in url and "offset" not in url
+    assert sorted(seen) == sorted(made)
