@@ -7,7 +7,16 @@ that created it: it is never stored in the session, flashed or logged, and the p
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from disclosure_app.admin import closure_days as closures
@@ -224,7 +233,8 @@ def add_member(team_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/teams/<id:team_id>/members/<id:user_id>/remove")
 @allow(Role.admin)
 def remove_member(team_id: int, user_id: int):  # type: ignore[no-untyped-def]
-    RemoveMemberForm().validate_on_submit()  # the token only
+    if not RemoveMemberForm().validate_on_submit():  # the CSRF token, and nothing else
+        abort(400)
     registry.remove_member(get_session(), current_user, team_id, user_id, now=now())
     flash("Member removed from the team. Any cases they hold stay theirs until a supervisor "
           "moves them.", "success")
@@ -259,7 +269,8 @@ def closure_days():  # type: ignore[no-untyped-def]
 @bp.post("/closure-days/<id:closure_day_id>/remove")
 @allow(Role.admin)
 def remove_closure_day(closure_day_id: int):  # type: ignore[no-untyped-def]
-    RemoveClosureDayForm().validate_on_submit()  # the token only
+    if not RemoveClosureDayForm().validate_on_submit():  # the CSRF token, and nothing else
+        abort(400)
     row = closures.remove_closure_day(get_session(), current_user, closure_day_id,
                                       today=_today(), now=now())
     flash(f"{row.day:%d %B %Y} is no longer a closure day.", "success")

@@ -39,13 +39,20 @@ def _user() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
+def _token_checked(form: Any) -> None:
+    """A button's form carries only its CSRF token (checked before any view runs, and again
+    here): nothing else of what was sent is read."""
+    if not form.validate_on_submit():
+        raise InputInvalid({"form": "Send this from its page in the service"})
+
+
 # --- One case ---------------------------------------------------------------------------------
 
 
 @bp.post("/cases/<id:case_id>/claim")
 @allow(Role.case_officer)
 def claim(case_id: int) -> Any:
-    ClaimForm().validate_on_submit()  # the token only: CSRF protection has already checked it
+    _token_checked(ClaimForm())
     done = allocation.claim(get_session(), _user(), case_id, now=now())
     flash(f"You now hold case {done.case.reference}.", "success")
     return redirect(url_for("staff.case", case_id=case_id), code=303)
@@ -141,7 +148,7 @@ def arrange_cover() -> Any:
 @bp.post("/covers/<id:cover_id>/end")
 @allow(*POLICE)
 def end_cover(cover_id: int) -> Any:
-    EndCoverForm().validate_on_submit()  # the token only
+    _token_checked(EndCoverForm())
     ended = cover.end_cover(get_session(), _user(), cover_id, policy=allocation_policy(),
                             now=now())
     flash(f"The cover of {ended.absent_user.display_name} by {ended.cover_user.display_name} "

@@ -205,6 +205,23 @@ def test_a_case_someone_holds_cannot_be_claimed(unit, staff):
     assert counts(unit.app) == before
 
 
+@pytest.mark.parametrize(("url", "data"), [
+    ("/teams/cases/{case}/claim", {}),
+    ("/teams/cases/{case}/assign", {"assign-to_user_id": "{ben}", "assign-reason": "Why"}),
+    ("/teams/workload/move", {"move-from_user_id": "{olive}", "move-to_user_id": "{ben}",
+                              "move-reason": "Leave"}),
+])
+def test_a_form_without_its_csrf_token_changes_nothing(unit, staff, url, data):
+    case = new_case(unit.app, staff, status=Status.initial_checks)
+    ids = {"case": case.id, "ben": unit.ben.id, "olive": unit.olive.id}
+    client = unit.clients["sam"]
+    client.send_csrf = False
+    before = counts(unit.app)
+    response = client.post(url.format(**ids), data={k: v.format(**ids) for k, v in data.items()})
+    assert response.status_code == 400
+    assert counts(unit.app) == before
+
+
 @pytest.mark.parametrize("who", ["decision_maker", "auditor", "partner", "admin"])
 def test_only_case_officers_may_claim(unit, staff, who):
     case = new_case(unit.app, staff)
