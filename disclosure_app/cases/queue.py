@@ -158,7 +158,8 @@ def _in_view(query: Select[tuple[Case]], user: User, view: QueueView, scope: Que
 def queue_query(user: User, filt: QueueFilter, now: datetime,
                 scope: QueueScope | None = None) -> Select[tuple[Case]]:
     """The queue's query. Every branch is served by an index that ends (decision_due_at, id),
-    so pages are read in index order without sorting or scanning the table."""
+    so pages are read in index order without scanning the table, and without sorting except
+    where a view covers several teams or officers (``_one_or_any``)."""
     query = select(Case)
     if filt.status is not None:
         query = query.where(Case.status == filt.status)
