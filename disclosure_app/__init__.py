@@ -132,10 +132,11 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.public.views import bp as public_bp
     from disclosure_app.risk.views import bp as risk_bp
     from disclosure_app.security.views import bp as auth_bp
+    from disclosure_app.teams.views import bp as teams_bp
     from disclosure_app.web.health import bp as health_bp
 
     for bp in (public_bp, auth_bp, staff_bp, risk_bp, audit_bp, documents_bp, dip_sampling_bp,
-               admin_bp, health_bp, sensitive_bp):
+               admin_bp, health_bp, sensitive_bp, teams_bp):
         app.register_blueprint(bp)
     from disclosure_app.notifications import views as notifications
 

@@ -49,6 +49,9 @@ class DefaultConfig:
     FORECAST_HISTORY_CASES = 5000
     # Minimum rank for disclose / no-disclosure decisions (DOMAIN.md §1, proposal).
     MIN_DECISION_RANK = "inspector"
+    # Who supervises (assigns and reassigns cases, moves caseloads, arranges cover): a case
+    # officer or decision-maker of at least this rank.
+    SUPERVISOR_MIN_RANK = "sergeant"
     # Rationale quality checks at the moment of decision: the shortest acceptable legal limb,
     # and the share of a limb's word sequences found in another case's limb that makes it
     # boilerplate (workflows.rationale_quality).

@@ -23,13 +23,14 @@ from disclosure_app.cases.applications import ApplicationInput, ReferralInput
 from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.db import get_session
 from disclosure_app.documents import case_documents as documents
-from disclosure_app.models import Case, RegisterPerson, User
+from disclosure_app.models import Case, RegisterPerson, Team, User
 from disclosure_app.operations import demo
 from disclosure_app.risk import risk_check
 from disclosure_app.risk.register.importer import CheckedFile, write_records
 from disclosure_app.risk.register.records import parse_person
 from disclosure_app.risk.register.sample import conviction, scenarios
 from disclosure_app.security import accounts as users
+from disclosure_app.teams import registry
 from workflows.roles import Agency, Rank, Role
 from workflows.status import Route, Status
 
@@ -365,3 +366,27 @@ def give_reason(client: Any, case_id: int, *, section: str = "subject",
                            data={"reason": reason, "note": note, "section": section, "next": ""})
     assert response.status_code == 303, response.status_code
     return response
+
+
+def make_team(
+    session: Any,
+    *,
+    code: str | None = None,
+    districts: str = "",
+    default: bool | None = None,
+    members: tuple[User, ...] | list[User] = (),
+    by: User | None = None,
+) -> Team:
+    """A team made through the administrators' service, with these members. It is the default
+    team if ``default`` says so, or (``None``) if no active team is the default yet."""
+    by = by or make_user(session, Role.admin)
+    if default is None:
+        default = session.scalar(select(Team.id).where(
+            Team.is_default.is_(True), Team.active.is_(True))) is None
+    n = _counter()
+    now = datetime.now(UTC)
+    team = registry.create_team(session, by, registry.TeamInput(
+        code or f"TEAM-{n}", f"Team {n}", districts, is_default=default), now=now)
+    for member in members:
+        registry.add_member(session, by, team.id, member.id, now=now)
+    return session.get(Team, team.id)

@@ -5,15 +5,30 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
+    GovTextArea,
     GovTextInput,
 )
-from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
+from disclosure_app.admin.closure_days import REASON_MAX_CHARS as CLOSURE_REASON_MAX
+from disclosure_app.cases.step_forms import DayMonthYearField, NoHiddenCharacters, strip_text
+from disclosure_app.teams.forms import PersonField
+from disclosure_app.teams.registry import TeamInput
 from workflows.roles import Agency, Rank, Role
 
 ACCOUNT_ROLES = [r for r in Role if r is not Role.applicant]
@@ -80,3 +95,53 @@ class MfaResetForm(FlaskForm):
 
 class ApproveResetForm(FlaskForm):
     pass
+
+
+# --- Teams and closure days (issue 13). The services check everything again, in words. -------
+
+
+class TeamForm(FlaskForm):
+    code = StringField("Code", widget=GovTextInput(), filters=[strip_text],
+                       description="Short and unchanging, for the audit log: letters, numbers, "
+                                   "hyphens and underscores, like NORTH-PPU")
+    name = StringField("Name", widget=GovTextInput(), filters=[strip_text],
+                       validators=[NoHiddenCharacters(multiline=False)])
+    districts = TextAreaField(
+        "Postcode districts", widget=GovTextArea(), filters=[strip_text],
+        description="The first part of each postcode whose new cases come to this team, "
+                    "separated by spaces or commas, like NS1 NS2 NX14")
+    is_default = BooleanField("Default team: new cases no district matches come here",
+                              widget=GovCheckboxInput(), false_values=("", "false", "n"))
+    active = BooleanField("Active: new cases can come to this team", widget=GovCheckboxInput(),
+                          false_values=("", "false", "n"), default=True)
+    submit = SubmitField("Save the team", widget=GovSubmitInput())
+
+    def to_input(self) -> TeamInput:
+        return TeamInput(code=self.code.data or "", name=self.name.data or "",
+                         districts=self.districts.data or "",
+                         is_default=bool(self.is_default.data), active=bool(self.active.data))
+
+
+class AddMemberForm(FlaskForm):
+    user_id = PersonField("Add a member", placeholder="Choose a case officer or decision-maker")
+    submit = SubmitField("Add to the team", widget=GovSubmitInput())
+
+
+class RemoveMemberForm(FlaskForm):
+    """Nothing but the CSRF token."""
+
+
+class ClosureDayForm(FlaskForm):
+    day = DayMonthYearField("Date", [Optional()], description="For example, 26 12 2026")
+    reason = StringField(
+        "Reason", widget=GovTextInput(), filters=[strip_text],
+        validators=[Length(max=CLOSURE_REASON_MAX, message="The reason must be "
+                                                           f"{CLOSURE_REASON_MAX} characters or "
+                                                           "fewer"),
+                    NoHiddenCharacters(multiline=False)],
+        description="For example: Christmas closure")
+    submit = SubmitField("Add the closure day", widget=GovSubmitInput())
+
+
+class RemoveClosureDayForm(FlaskForm):
+    """Nothing but the CSRF token."""

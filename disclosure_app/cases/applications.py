@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from disclosure_app.cases import links, tokens
+from disclosure_app.cases.routing import route_case
 from disclosure_app.cases.workflow import run_machine, stale_case
 from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.clocks.service import set_targets
@@ -175,6 +176,9 @@ def _store_application(
     case.status_token_hash = tokens.hash_token(token)
     case.applicant = Applicant(**data.applicant.__dict__)
     _add_people(case, data.subject, data.children)
+    # The unit for the child's area: the applicant's household is the best postcode a public
+    # application gives (the form asks no child's address).
+    route_case(session, case, data.applicant.postcode)
     session.add(case)
     run_machine(
         session,
@@ -210,6 +214,8 @@ def open_right_to_know(
             case.declared_truthful = True
             case.declared_sharing = True
             _add_people(case, data.subject, data.children)
+            # A referral names where the subject lives; the child's own address is not asked.
+            route_case(session, case, data.subject.postcode)
             session.add(case)
             run_machine(
                 session,

@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import Optional, ValidationError
 
 from disclosure_app.cases.applications import ChildDetails, ReferralInput, SubjectDetails
-from disclosure_app.cases.queue import QueueFilter
+from disclosure_app.cases.queue import QueueFilter, QueueView
 from disclosure_app.cases.step_forms import (
     DayMonthYearField,
     NoHiddenCharacters,
@@ -58,6 +58,16 @@ def _choice_filter(label: str, any_label: str, choices: list[tuple[str, str]], n
 _FLAG_CHOICES = [("", "No"), ("yes", "Yes")]
 
 
+def _id_filter(label: str, message: str) -> Any:
+    """A record id in the URL (the workload page's links): digits only, else a 400."""
+
+    def whole_number(form: Any, field: Any) -> None:
+        if field.data and (not field.data.isdecimal() or len(field.data) > 18):
+            raise ValidationError(message)
+
+    return StringField(label, validators=[Optional(), whole_number])
+
+
 class QueueFilterForm(Form):
     """Validated against the workflow's enums: an unknown value is a 400, never a 500."""
 
@@ -74,6 +84,14 @@ class QueueFilterForm(Form):
                           invalid_choice_message="The overdue filter can only be switched on")
     mine = SelectField("My cases only", choices=choice_list(_FLAG_CHOICES), default="",
                        invalid_choice_message="The ‘my cases’ filter can only be switched on")
+    # "" is "everything I may see", so that the plain queue's address stays /staff/.
+    view = SelectField("Queue", choices=choice_list(
+        [("", QueueView.everything.label)]
+        + [(v.value, v.label) for v in QueueView if v is not QueueView.everything]),
+        default="", invalid_choice_message="Choose one of the queues shown")
+    team = _id_filter("Team", "The team filter must be a team from the workload page")
+    officer = _id_filter("Officer", "The officer filter must be an officer from the workload "
+                                    "page")
 
     def to_filter(self) -> QueueFilter:
         return QueueFilter(
@@ -82,11 +100,21 @@ class QueueFilterForm(Form):
             route=Route(self.route.data) if self.route.data else None,
             overdue_only=self.overdue.data == "yes",
             mine_only=self.mine.data == "yes",
+            view=QueueView(self.view.data) if self.view.data else QueueView.everything,
+            team_id=int(self.team.data) if self.team.data else None,
+            officer_id=int(self.officer.data) if self.officer.data else None,
         )
 
     def query_args(self) -> dict[str, str]:
         """The filters in force, for the "next page" link (never anything personal)."""
         return {name: str(field.data) for name, field in self._fields.items() if field.data}
+
+    def tab_args(self, view: QueueView) -> dict[str, str]:
+        """The same filters, in another of the queue's views (its tab's link)."""
+        args = {k: v for k, v in self.query_args().items() if k not in ("view", "mine")}
+        if view is not QueueView.everything:
+            args["view"] = view.value
+        return args
 
 
 # --- A new Right to Know case -----------------------------------------------------------------

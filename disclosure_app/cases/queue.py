@@ -1,13 +1,21 @@
 """Reading cases: the staff queue (keyset-paginated), and opening a case, which is a DPA 2018
-s.62 consultation and therefore writes an audit entry."""
+s.62 consultation and therefore writes an audit entry.
+
+The queue has four views: "my cases" (held by me, or by an officer I cover for today),
+"unallocated in my teams", "my teams" and "everything I may see" (partners: the cases they are
+invited to). Each is served by an index ending in (decision_due_at, id): ``ix_cases_officer_due``,
+``ix_cases_team_officer_due``, ``ix_cases_team_open_due`` and the state indexes.
+"""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from disclosure_app.audit import chain as audit
@@ -15,9 +23,44 @@ from disclosure_app.audit.chain import Category
 from disclosure_app.cases.workflow import load_case_in_scope
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import transaction
-from disclosure_app.models import AuditEntry, Case, CaseInvitation, User
+from disclosure_app.models import (
+    AuditEntry,
+    Case,
+    CaseInvitation,
+    OfficerCover,
+    Team,
+    TeamMember,
+    User,
+)
+from workflows.allocation import local_day
 from workflows.roles import Role
 from workflows.status import Route, Stage, Status
+
+
+class QueueView(StrEnum):
+    mine = "mine"
+    unallocated = "unallocated"
+    teams = "teams"
+    everything = "everything"
+
+    @property
+    def label(self) -> str:
+        return {
+            "mine": "My cases",
+            "unallocated": "Unallocated in my teams",
+            "teams": "My teams",
+            "everything": "Everything I may see",
+        }[self.value]
+
+
+# The views each role has, in tab order. Only case officers hold cases; decision-makers belong
+# to teams as supervisors; partners see the cases they are invited to and nothing else.
+VIEWS_FOR: dict[Role, tuple[QueueView, ...]] = {
+    Role.case_officer: tuple(QueueView),
+    Role.decision_maker: (QueueView.unallocated, QueueView.teams, QueueView.everything),
+    Role.partner: (QueueView.everything,),
+}
+_TEAM_VIEWS = frozenset({QueueView.unallocated, QueueView.teams})
 
 
 @dataclass(frozen=True)
@@ -26,13 +69,34 @@ class QueueFilter:
     status: Status | None = None
     route: Route | None = None
     overdue_only: bool = False
-    mine_only: bool = False
+    mine_only: bool = False  # the older "only cases assigned to me": the same as view=mine
+    view: QueueView = QueueView.everything
+    team_id: int | None = None  # one team's cases (the workload page links here)
+    officer_id: int | None = None  # the cases one officer holds (likewise)
+
+    @property
+    def effective_view(self) -> QueueView:
+        return QueueView.mine if self.mine_only else self.view
+
+
+@dataclass(frozen=True)
+class QueueScope:
+    """Who the views are about: the teams the person belongs to, and the absent officers whose
+    cases they cover today."""
+
+    team_ids: tuple[int, ...] = ()
+    covered_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class QueuePage:
     cases: list[Case]
     next_cursor: str | None
+    view: QueueView = QueueView.everything
+    views: tuple[QueueView, ...] = ()
+    counts: dict[QueueView, int] = field(default_factory=dict)
+    team: Team | None = None  # the team filter, if any
+    officer: User | None = None  # the officer filter, if any
 
 
 def encode_cursor(case: Case) -> str:
@@ -55,9 +119,47 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InputInvalid({"after": "That page link is not valid"}) from exc
 
 
-def queue_query(user: User, filt: QueueFilter, now: datetime) -> Select[tuple[Case]]:
+def queue_scope(session: Session, user: User, today: date) -> QueueScope:
+    """The teams ``user`` belongs to, and whom they cover on ``today`` (the force's day)."""
+    if user.role not in (Role.case_officer, Role.decision_maker):
+        return QueueScope()
+    team_ids = session.scalars(
+        select(TeamMember.team_id)
+        .where(TeamMember.user_id == user.id, TeamMember.removed_at.is_(None))
+        .order_by(TeamMember.team_id))
+    covered = session.scalars(
+        select(OfficerCover.absent_user_id).distinct()
+        .where(OfficerCover.cover_user_id == user.id, OfficerCover.ends_on >= today,
+               OfficerCover.starts_on <= today, OfficerCover.ended_at.is_(None))
+        .order_by(OfficerCover.absent_user_id))
+    return QueueScope(tuple(team_ids), tuple(covered))
+
+
+def _one_or_any(column: Any, values: tuple[int, ...]) -> Any:
+    """``= x`` for one value, so that the index also gives the order; ``IN`` for several (the
+    rows of a few officers or teams are then sorted: a small set, never the table)."""
+    if not values:
+        return false()
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def _in_view(query: Select[tuple[Case]], user: User, view: QueueView, scope: QueueScope
+             ) -> Select[tuple[Case]]:
+    if view is QueueView.mine:
+        return query.where(_one_or_any(Case.assigned_officer_id, (user.id, *scope.covered_ids)))
+    if view is QueueView.unallocated:
+        return query.where(_one_or_any(Case.team_id, scope.team_ids),
+                           Case.assigned_officer_id.is_(None))
+    if view is QueueView.teams:
+        return query.where(_one_or_any(Case.team_id, scope.team_ids))
+    return query
+
+
+def queue_query(user: User, filt: QueueFilter, now: datetime,
+                scope: QueueScope | None = None) -> Select[tuple[Case]]:
     """The queue's query. Every branch is served by an index that ends (decision_due_at, id),
-    so pages are read in index order without sorting or scanning the table."""
+    so pages are read in index order without scanning the table, and without sorting except
+    where a view covers several teams or officers (``_one_or_any``)."""
     query = select(Case)
     if filt.status is not None:
         query = query.where(Case.status == filt.status)
@@ -69,13 +171,38 @@ def queue_query(user: User, filt: QueueFilter, now: datetime) -> Select[tuple[Ca
         query = query.where(Case.route == filt.route)
     if filt.overdue_only:
         query = query.where(Case.decision_due_at < now)
-    if filt.mine_only:
-        query = query.where(Case.assigned_officer_id == user.id)
+    query = _in_view(query, user, filt.effective_view, scope or QueueScope())
+    if filt.team_id is not None:
+        query = query.where(Case.team_id == filt.team_id)
+    if filt.officer_id is not None:
+        query = query.where(Case.assigned_officer_id == filt.officer_id)
     if user.role is Role.partner:
         query = query.join(CaseInvitation, CaseInvitation.case_id == Case.id).where(
             CaseInvitation.user_id == user.id, CaseInvitation.revoked_at.is_(None)
         )
     return query.order_by(Case.decision_due_at, Case.id)
+
+
+def count_query(query: Select[tuple[Case]]) -> Select[tuple[int]]:
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
+def _empty(view: QueueView, scope: QueueScope) -> bool:
+    """A team view for someone in no team: nothing to read."""
+    return view in _TEAM_VIEWS and not scope.team_ids
+
+
+def _checked_filters(session: Session, filt: QueueFilter, views: tuple[QueueView, ...]
+                     ) -> tuple[Team | None, User | None]:
+    if filt.effective_view not in views:
+        raise InputInvalid({"view": "Choose one of the queues shown"})
+    team = session.get(Team, filt.team_id) if filt.team_id is not None else None
+    if filt.team_id is not None and team is None:
+        raise InputInvalid({"team": "There is no such team"})
+    officer = session.get(User, filt.officer_id) if filt.officer_id is not None else None
+    if filt.officer_id is not None and (officer is None or officer.role is not Role.case_officer):
+        raise InputInvalid({"officer": "There is no such case officer"})
+    return team, officer
 
 
 def queue_page(
@@ -86,21 +213,33 @@ def queue_page(
     after: str | None,
     page_size: int,
     now: datetime,
+    tz: str = "Europe/London",
 ) -> QueuePage:
-    query = queue_query(user, filt, now)
+    views = VIEWS_FOR.get(user.role, ())
+    team, officer = _checked_filters(session, filt, views)
+    scope = queue_scope(session, user, local_day(now, tz))
+    view = filt.effective_view
+    counts = {
+        v: 0 if _empty(v, scope) else session.scalar(count_query(queue_query(
+            user, replace(filt, view=v, mine_only=False), now, scope))) or 0
+        for v in views
+    }
+    query = queue_query(user, filt, now, scope)
     if after:
         due, case_id = decode_cursor(after)
         query = query.where(
             (Case.decision_due_at > due) | ((Case.decision_due_at == due) & (Case.id > case_id))
         )
-    rows = list(
+    rows = [] if _empty(view, scope) else list(
         session.scalars(
-            query.options(selectinload(Case.assigned_officer)).limit(page_size + 1)
+            query.options(selectinload(Case.assigned_officer), selectinload(Case.team))
+            .limit(page_size + 1)
         )
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return QueuePage(cases=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None)
+    return QueuePage(cases=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else None,
+                     view=view, views=views, counts=counts, team=team, officer=officer)
 
 
 def view_case(

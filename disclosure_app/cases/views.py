@@ -57,8 +57,10 @@ from disclosure_app.security import mfa, sessions, sign_in
 from disclosure_app.security.events import _security_event
 from disclosure_app.security.sessions import lockout_policy
 from disclosure_app.security.sign_in import Outcome
+from disclosure_app.teams.case_page import allocation_panel
+from disclosure_app.teams.forms import assign_form_for
 from disclosure_app.web.access import CASE_READERS, allow
-from disclosure_app.web.context import case_policy, now
+from disclosure_app.web.context import allocation_policy, case_policy, now
 from disclosure_app.web.errors import stale_edit_refused
 from disclosure_app.web.form_keys import key_is_sound
 from disclosure_app.web.forms import add_errors
@@ -113,6 +115,7 @@ def queue() -> Any:
             after=request.args.get("after") or None,
             page_size=current_app.config["QUEUE_PAGE_SIZE"],
             now=now(),
+            tz=case_policy().local_tz,
         )
     except InputInvalid as exc:
         return _queue_page(form, page=None, errors=exc.errors), 400
@@ -134,11 +137,16 @@ def _queue_page(
     next_url = None
     if page and page.next_cursor:
         next_url = url_for("staff.queue", **form.query_args(), after=page.next_cursor)
+    tabs = [{"view": view, "count": page.counts.get(view, 0),
+             "href": url_for("staff.queue", **form.tab_args(view)),
+             "current": view is page.view} for view in (page.views if page else ())]
     return render_template(
         "staff/queue.html",
         form=form,
         errors=errors or {},
         rows=rows,
+        page=page,
+        tabs=tabs,
         next_url=next_url,
         paged=bool(request.args.get("after")),
         first_url=url_for("staff.queue", **form.query_args()),
@@ -184,8 +192,11 @@ def case(case_id: int) -> Any:
         get_session(), user, case_id, purpose="Case page opened", now=now(), justification=shown
     )
     partner_names = {inv.user_id: inv.user.display_name for inv in the_case.invitations}
+    allocation = allocation_panel(get_session(), the_case, user, allocation_policy())
     return render_template(
         "staff/case.html",
+        allocation=allocation,
+        assign_form=assign_form_for(allocation),
         case=the_case,
         status=Status(the_case.status),
         deadlines=deadlines(get_session(), the_case, case_policy(), now()),

@@ -34,7 +34,7 @@ from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid, NotFound, OutOfScope, StaleCase, StepNotAllowed
 from disclosure_app.db import transaction
 from disclosure_app.decisions import rationale_quality
-from disclosure_app.models import Case, CaseInvitation, CaseStep, User
+from disclosure_app.models import Case, CaseAllocation, CaseInvitation, CaseStep, User
 from disclosure_app.notifications.steps import notify_for_step
 from workflows import (
     ActorNotPermitted,
@@ -289,6 +289,7 @@ def _take_step(
         raise StepNotAllowed("Record the signed undertaking by uploading the signed copy.")
     if request.event == "invite_partner":
         _check_partner(session, request.data)
+    holder_before = case.assigned_officer_id
     step = run_machine(
         session,
         case,
@@ -300,6 +301,12 @@ def _take_step(
         now=now,
     )
     notify_for_step(session, case, step, policy, now)  # in this transaction, like the step
+    if holder_before is None and case.assigned_officer_id == user.id:
+        # Starting the checks of an unallocated case takes it: recorded like a claim.
+        session.add(CaseAllocation(
+            case_id=case.id, action="claim", to_user_id=user.id, from_team_id=case.team_id,
+            to_team_id=case.team_id, reason="Took the case by starting its checks.",
+            by_user_id=user.id, at=now, audit_seq=step.audit_seq))
     if request.event == "invite_partner":
         session.add(
             CaseInvitation(

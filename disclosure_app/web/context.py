@@ -16,6 +16,7 @@ from disclosure_app.core.clock import now  # noqa: F401  (views take it from her
 from disclosure_app.db import get_session
 from disclosure_app.documents.case_documents import Letterhead
 from disclosure_app.notifications import inbox
+from workflows.allocation import AllocationPolicy, Person, is_supervisor
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.clocks import ClockPolicy
 from workflows.policy import CasePolicy
@@ -25,6 +26,10 @@ from workflows.status import STAGE_LABELS, Stage, Status, stage_of
 
 def case_policy() -> CasePolicy:
     return current_app.extensions["case_policy"]
+
+
+def allocation_policy() -> AllocationPolicy:
+    return current_app.extensions["allocation_policy"]
 
 
 def letterhead() -> Letterhead:
@@ -90,6 +95,10 @@ def init_app(app: Flask) -> None:
         clocks=clocks,
         bank_holiday_nation=check_nation(str(app.config["BANK_HOLIDAY_NATION"])),
     )
+    app.extensions["allocation_policy"] = AllocationPolicy(
+        supervisor_min_rank=Rank.parse(app.config["SUPERVISOR_MIN_RANK"]) or Rank.sergeant,
+        local_tz=app.extensions["case_policy"].local_tz,
+    )
     app.extensions["timescales"] = Timescales(
         initial_checks_hours=clocks.initial_checks_hours,
         interview_days=clocks.interview_days,
@@ -123,6 +132,7 @@ _NAV = [
     ("Case queue", "staff.queue", {Role.case_officer, Role.decision_maker, Role.partner}),
     ("Open a Right to Know case", "staff.new_right_to_know", {Role.case_officer}),
     ("Notifications", "notifications.index", set(inbox.RECIPIENT_ROLES)),
+    ("Workload", "teams.workload", {Role.case_officer, Role.decision_maker}),
     ("Dip sampling", "dip_sampling.index", {Role.decision_maker, Role.auditor}),
     ("Audit log", "audit.index", {Role.auditor}),
     ("Integrity", "audit.integrity", {Role.auditor}),
@@ -132,6 +142,8 @@ _NAV = [
     ("Alerts", "audit.alerts", {Role.auditor}),
     ("Security events", "audit.security_events", {Role.auditor}),
     ("Staff accounts", "admin.users", {Role.admin}),
+    ("Teams", "admin.teams", {Role.admin}),
+    ("Closure days", "admin.closure_days", {Role.admin}),
 ]
 
 
@@ -144,6 +156,13 @@ def unread_notifications() -> int | None:
     if current_user.role not in inbox.RECIPIENT_ROLES:
         return None
     return inbox.unread_count(get_session(), current_user.id)
+def _supervises() -> bool:
+    user = current_user
+    return is_supervisor(Person(user.id, user.role, user.rank, user.active), allocation_policy())
+
+
+# Entries shown only to some of their roles: the workload page is for supervisors.
+_NAV_ONLY_IF = {"teams.workload": _supervises}
 
 
 def staff_navigation() -> list[dict[str, Any]]:
@@ -151,7 +170,8 @@ def staff_navigation() -> list[dict[str, Any]]:
         return []
     items = []
     for label, endpoint, roles in _NAV:
-        if current_user.role in roles and endpoint in current_app.view_functions:
+        shown = _NAV_ONLY_IF.get(endpoint, lambda: True)
+        if current_user.role in roles and endpoint in current_app.view_functions and shown():
             href = url_for(endpoint)
             items.append({"text": label, "href": href, "active": request.path == href})
     return items

@@ -58,7 +58,7 @@ _UNAVAILABLE_SQLSTATES = ("25006", "53")
 # The public side's clock for "try again after …" (the service is for the public in England).
 LOCAL_TIME = ZoneInfo("Europe/London")
 # URLs for staff; everything else (the public side, unknown URLs) gets the public wording.
-_STAFF_PREFIXES = ("/staff", "/audit", "/admin", "/documents")
+_STAFF_PREFIXES = ("/staff", "/audit", "/admin", "/documents", "/teams")
 # Posted fields never written back into a page: secrets, and the form's old CSRF token (a fresh
 # one is issued). Matched on the last part of the name ("applicant-postcode" -> "postcode").
 _NEVER_RESENT_PARTS = ("password", "passcode", "totp", "secret", "token")

@@ -172,6 +172,35 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     # signed-in staff member; a message that is not there is a 404.
     ("dev_outbox.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
     ("dev_outbox.message", "GET"): row(LOGIN, LOGIN, 404, 404, 404, 404, 404, 404),
+    # Allocation (issue 13). This case has no team, so nobody may claim it (the officer already
+    # holds it; a decision-maker never may). Supervisors (the inspector here, not the constable)
+    # assign, see the workload page, move caseloads and arrange cover; an empty form is 400.
+    ("teams.claim", "GET"): everyone(405),
+    ("teams.claim", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403),
+    ("teams.assign", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403),
+    ("teams.assign", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    ("teams.workload", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403),
+    ("teams.move_cases", "GET"): everyone(405),
+    ("teams.move_cases", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    ("teams.arrange_cover", "GET"): everyone(405),
+    ("teams.arrange_cover", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    # No such cover: the police get the 404 of a missing one.
+    ("teams.end_cover", "GET"): everyone(405),
+    ("teams.end_cover", "POST"): row(LOGIN, LOGIN, 404, 404, 403, 403, 403, 403),
+    # Teams and closure days: administrators only (no such team or day here: 404).
+    ("admin.teams", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
+    ("admin.new_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
+    ("admin.new_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.edit_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.edit_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.add_member", "GET"): everyone(405),
+    ("admin.add_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.remove_member", "GET"): everyone(405),
+    ("admin.remove_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.closure_days", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
+    ("admin.closure_days", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.remove_closure_day", "GET"): everyone(405),
+    ("admin.remove_closure_day", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
     # Health check for load balancers: no personal data, no sign-in.
     ("health.healthz", "GET"): everyone(200),
 }
@@ -208,8 +237,16 @@ class World:
                         "documents.undertaking", "documents.non_disclosure_letter",
                         "documents.closure_letter", "documents.signed_undertaking",
                         "documents.case_bundle_zip", "sensitive.give_reason",
-                        *CASE_ONLY_RISK_ENDPOINTS):
+                        "teams.claim", "teams.assign", *CASE_ONLY_RISK_ENDPOINTS):
             values["case_id"] = case_id
+        elif endpoint == "teams.end_cover":
+            values["cover_id"] = MISSING_ID
+        elif endpoint in ("admin.edit_team", "admin.add_member"):
+            values["team_id"] = MISSING_ID
+        elif endpoint == "admin.remove_member":
+            values.update(team_id=MISSING_ID, user_id=self.user_id)
+        elif endpoint == "admin.remove_closure_day":
+            values["closure_day_id"] = MISSING_ID
         elif endpoint == "documents.stored_document":
             values.update(case_id=case_id, document_id=MISSING_ID)
         elif endpoint == "risk.check":

@@ -46,6 +46,8 @@ ABSURD_QUERIES = {
         "after=abc", "after=" + "A" * 500, "after=MjAyNi0wMS0wMVQwMDowMDowMHw5OTk5OTk5OTk5OTk5",
         "stage=nowhere", "status=%00", "route=ü", "overdue=maybe", "mine=💥",
         "stage=intake&stage=closed", "status=" + "x" * 300,
+        "view=nowhere", "view=mine&mine=yes", "team=abc", "team=" + "9" * 40, "officer=-1",
+        "officer=999999", "team=1&view=unallocated",
     ],
     "/audit/": [
         "before=abc", "before=0", "before=" + "9" * 30, "date_from=9999-99-99",
@@ -229,11 +231,15 @@ def urls_for(site: Site) -> Iterator[str]:
         "fmt": ["csv", "pdf"],
         "request_id": ["1"],
         "notification_id": ["1"],
+        "team_id": ["1"],
+        "cover_id": ["1"],
+        "closure_day_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
                "sample_id": [MISSING_ID], "source": ["no_such_source"], "name": ["everything"],
-               "fmt": ["xlsx"], "request_id": [MISSING_ID], "notification_id": [MISSING_ID]}
+               "fmt": ["xlsx"], "request_id": [MISSING_ID], "notification_id": [MISSING_ID],
+               "team_id": [MISSING_ID], "cover_id": [MISSING_ID], "closure_day_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -301,6 +307,15 @@ POST_DATA = {
                         "submission_key": "k" * 43},
     "sensitive.give_reason": {"reason": "case_work", "section": "subject", "next": ""},
     "notifications.mark_read": {},
+    # Allocation and teams (issue 13): complete forms, so that only the URL can refuse them.
+    "teams.claim": {},
+    "teams.assign": {"assign-to_user_id": "1", "assign-reason": "Probe."},
+    "teams.end_cover": {},
+    "admin.edit_team": {"code": "PROBE", "name": "Probe", "districts": "NS1",
+                        "is_default": "y", "active": "y"},
+    "admin.add_member": {"user_id": "1"},
+    "admin.remove_member": {},
+    "admin.remove_closure_day": {},
 }
 
 
@@ -320,7 +335,8 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
              "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
-             "source": "pnc", "request_id": "1", "notification_id": "1"}
+             "source": "pnc", "request_id": "1", "notification_id": "1", "team_id": "1",
+             "cover_id": "1", "closure_day_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

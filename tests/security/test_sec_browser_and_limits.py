@@ -53,8 +53,9 @@ def test_sec24_mutating_urls_refuse_get(app):
     client = app.test_client()
     for rule in post_only:
         url = rule.rule.replace("<id:", "<").replace("<token>", "x" * 43)
-        url = url.replace("<case_id>", "1").replace("<user_id>", "1").replace(
-            "<request_id>", "1").replace("<sample_id>", "1").replace("<notification_id>", "1")
+        for name in ("case_id", "user_id", "request_id", "sample_id", "notification_id",
+                     "team_id", "cover_id", "closure_day_id"):
+            url = url.replace(f"<{name}>", "1")
         assert client.get(url).status_code == 405, url
     assert app.config.get("WTF_CSRF_SSL_STRICT", True) is True
 
