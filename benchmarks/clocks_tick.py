@@ -10,8 +10,9 @@ so that every repetition starts from the same rows:
 
 * the floor: ``UPDATE case_clocks SET state = …, next_at = … WHERE next_at <= now`` — the least
   any tick must do (find the due rows through the index and write them);
-* the tick: ``disclosure_app.clocks.tick.escalate`` — count, insert the notifications for the
-  holder and the team's supervisors (deduplicated), mark the cases, move the clocks on.
+* the tick: ``disclosure_app.clocks.tick.escalate`` — insert the notifications for the holders
+  (and, for breaches, the team's supervisors) and the supervisors' digests, deduplicated, and
+  move the clocks on.
 
 It reports each median and the ratio (goal: at most 3×), and the staff queue's first page at
 this size as a multiple of a primary-key read (the floor of issue 4's queue benchmarks): the
@@ -33,6 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from disclosure_app import create_app  # noqa: E402
+from disclosure_app.cases.queue import (  # noqa: E402
+    QueueFilter,
+    QueueScope,
+    QueueView,
+    count_query,
+    queue_query,
+)
 from disclosure_app.cli import upgrade_database  # noqa: E402
 from disclosure_app.clocks.tick import escalate  # noqa: E402
 from disclosure_app.db import get_session  # noqa: E402
@@ -78,8 +86,8 @@ def load(session, cases: int, due_share: float) -> tuple[list[int], list[int]]:
                 "initial_checks_due_at": received + timedelta(hours=24),
                 "decision_due_at": due, "assessment_due_at": due - timedelta(days=20),
                 "team_id": teams[n % 2].id,
-                "assigned_officer_id": None if n % 10 == 0 else officers[n % len(officers)],
-                "clock_summary": "on_track",
+                # One case in ten unallocated, independently of which are due.
+                "assigned_officer_id": None if n % 10 == 3 else officers[n % len(officers)],
             })
             clocks.append({"case_id": n + 1, "clock": "overall", "due_at": due,
                            "near_at": near, "state": "on_track", "next_at": near})
@@ -113,32 +121,26 @@ def page_ms(session, query, repeats: int = 30) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        session.scalars(query.limit(26)).all()
+        session.execute(query.limit(26)).all()
         times.append((time.perf_counter() - started) * 1000)
         session.rollback()
     return statistics.median(times)
 
 
 def queues(session, officers: list[int], teams: list[int]) -> None:
+    """Each view's first page through the queue's own query (``cases.queue.queue_query``), and
+    the count its tab shows (``count_query``), against a primary-key read."""
     floor = page_ms(session, select(Case.id).where(Case.id == 12345), 200)
-    views = queue_views(officers[0], teams[0])
-    print(f"Queue first page (25 cases) at this size; floor (a case by primary key) "
-          f"{floor:.3f} ms")
-    for name, query in views.items():
+    officer = session.get(User, officers[0])
+    scope = QueueScope(team_ids=(teams[0],))
+    print(f"Queue first page (25 cases) and tab count at this size; floor (a case by primary "
+          f"key) {floor:.3f} ms")
+    for view in QueueView:
+        query = queue_query(officer, QueueFilter(view=view), NOW, scope)
         ms = page_ms(session, query)
-        print(f"  {name:<32}{ms:>9.2f} ms {ms / floor:>8.0f}× floor")
-
-
-def queue_views(officer: int, team: int) -> dict:
-    by_due = (Case.decision_due_at, Case.id)
-    open_ = Case.is_open.is_(True)
-    return {
-        "default (open cases)": select(Case).where(open_).order_by(*by_due),
-        "my cases": select(Case).where(Case.assigned_officer_id == officer).order_by(*by_due),
-        "my team": select(Case).where(Case.team_id == team, open_).order_by(*by_due),
-        "unallocated in my team": select(Case).where(
-            Case.team_id == team, Case.assigned_officer_id.is_(None), open_).order_by(*by_due),
-    }
+        counted = page_ms(session, count_query(query), 5)
+        print(f"  {view.label:<28}{ms:>9.2f} ms {ms / floor:>7.0f}× floor   count "
+              f"{counted:>8.1f} ms")
 
 
 def main() -> int:
@@ -147,6 +149,8 @@ def main() -> int:
     parser.add_argument("--due-share", type=float, default=0.01)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--existing", action="store_true",
+                        help="measure a database this script loaded before (--database-url)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tick-bench-"))
     url = args.database_url or f"sqlite:///{work / 'bench.sqlite'}"
@@ -155,7 +159,11 @@ def main() -> int:
     with app.app_context():
         upgrade_database()
         session = get_session()
-        officers, teams = load(session, args.cases, args.due_share)
+        if args.existing:
+            officers = list(session.scalars(select(User.id).where(User.rank == Rank.constable)))
+            teams = list(session.scalars(select(Team.id).order_by(Team.id)))
+        else:
+            officers, teams = load(session, args.cases, args.due_share)
         due = session.scalar(select(func.count()).select_from(CaseClock)
                              .where(CaseClock.next_at <= NOW))
         print(f"Engine: {session.get_bind().dialect.name}; clocks due: {due:,}")

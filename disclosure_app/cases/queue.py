@@ -161,10 +161,14 @@ def queue_query(user: User, filt: QueueFilter, now: datetime,
     so pages are read in index order without scanning the table, and without sorting except
     where a view covers several teams or officers (``_one_or_any``)."""
     query = select(Case)
+    # is_open is always fixed (it follows from a state or stage), so that the officer and team
+    # indexes, which have it before the due date, serve every filter in the queue's order.
     if filt.status is not None:
-        query = query.where(Case.status == filt.status)
+        query = query.where(Case.status == filt.status,
+                            Case.is_open.is_(not Status(filt.status).is_terminal))
     elif filt.stage is not None:
-        query = query.where(Case.stage == filt.stage)
+        query = query.where(Case.stage == filt.stage,
+                            Case.is_open.is_(filt.stage is not Stage.closed))
     else:
         query = query.where(Case.is_open.is_(True))
     if filt.route is not None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from disclosure_app.models import Case, CaseClock
 from workflows.clocks import (
@@ -24,7 +23,6 @@ from workflows.clocks import (
     ClockState,
     read_clocks,
     target,
-    worst,
 )
 from workflows.status import Route, Status
 from workflows.working_calendar import WorkingCalendar
@@ -69,25 +67,16 @@ def read_case_clocks(case: Case, calendar: WorkingCalendar, policy: ClockPolicy,
 
 def sync_clocks(session: Session, case: Case, calendar: WorkingCalendar, policy: ClockPolicy,
                 now: datetime) -> None:
-    """Bring the case's ``case_clocks`` rows and ``clock_summary`` in line with the case, in
-    the caller's transaction (after the step's own flush, which gave a new case its id)."""
+    """Bring the case's ``case_clocks`` rows in line with the case, in the caller's
+    transaction (after the step's own flush, which gave a new case its id)."""
     rows = {row.clock: row for row in session.scalars(
         select(CaseClock).where(CaseClock.case_id == case.id))}
-    escalated: list[ClockState] = []
     for reading in read_case_clocks(case, calendar, policy, now):
         row = rows.get(reading.clock.value)
         if row is None:
             row = CaseClock(case_id=case.id, clock=reading.clock.value)
             session.add(row)
         _sync_row(row, reading, getattr(case, CLOCK_COLUMNS[reading.clock][1]))
-        escalated.append(ClockState(row.state))
-    summary = worst(escalated).value if escalated else ClockState.met.value
-    if summary != case.clock_summary:
-        # A derived index column, like ``stage``: written without bumping the case's version,
-        # so a clock moving on never makes an officer's open form stale (the tick does the same).
-        session.execute(update(Case).where(Case.id == case.id).values(clock_summary=summary)
-                        .execution_options(synchronize_session=False))
-        set_committed_value(case, "clock_summary", summary)
 
 
 def _sync_row(row: CaseClock, reading: ClockReading, stopped_at: datetime | None) -> None:

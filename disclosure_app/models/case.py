@@ -42,12 +42,18 @@ class Case(Base):
         sa.Index("ix_cases_open_due", "is_open", "decision_due_at", "id"),
         sa.Index("ix_cases_status_due", "status", "decision_due_at", "id"),
         sa.Index("ix_cases_stage_due", "stage", "decision_due_at", "id"),
-        sa.Index("ix_cases_officer_due", "assigned_officer_id", "decision_due_at", "id"),
+        # is_open too (since 0007): "my cases" then matches it on more columns than
+        # ix_cases_open_due, so the planner takes it even without statistics.
+        sa.Index("ix_cases_officer_due", "assigned_officer_id", "is_open", "decision_due_at",
+                 "id"),
         # Dip sampling draws closed no-disclosure cases by closing date.
         sa.Index("ix_cases_outcome_closed", "decision_outcome", "closed_at", "id"),
-        # The team queues: a team's open cases, and its unallocated ones, by due date.
+        # The team queues: a team's open cases, and its unallocated ones, by due date. The
+        # second has is_open too, so that it matches the unallocated view on more columns than
+        # the first and the planner takes it even without statistics (a team with few
+        # unallocated cases would otherwise be read whole).
         sa.Index("ix_cases_team_open_due", "team_id", "is_open", "decision_due_at", "id"),
-        sa.Index("ix_cases_team_officer_due", "team_id", "assigned_officer_id",
+        sa.Index("ix_cases_team_officer_due", "team_id", "assigned_officer_id", "is_open",
                  "decision_due_at", "id"),
     )
 
@@ -80,10 +86,6 @@ class Case(Base):
     checks_done_at: Mapped[datetime | None]
     interview_done_at: Mapped[datetime | None]
     assessment_done_at: Mapped[datetime | None]
-    # The worst state of the case's running clocks (workflows.clocks.ClockState), kept by
-    # disclosure_app.clocks for the queue and workload pages.
-    clock_summary: Mapped[str] = mapped_column(sa.String(16), default="on_track",
-                                               server_default="on_track")
     # An extension asked for and not yet authorised or refused (DOMAIN.md §9.3 #24):
     # {"clock", "new_date", "reason_code"}; who asked (they cannot authorise it).
     extension_request: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -32,7 +32,14 @@ class Kind(StrEnum):
     partner_invited = "partner_invited"
     partner_view_recorded = "partner_view_recorded"
     case_assigned = "case_assigned"
+    # To a team's supervisors: how many of the team's cases reached near breach in one tick
+    # (written by disclosure_app.clocks.tick, whose wording has the count and the team's name).
+    team_near_breach = "team_near_breach"
 
+
+# Kinds about a team rather than one case: no case reference, no link to a case.
+TEAM_KINDS = frozenset({Kind.team_near_breach})
+CASE_KINDS = frozenset(Kind) - TEAM_KINDS
 
 # {reference} and {detail} are the only substitutions: a reference and a fixed label.
 MESSAGES: dict[Kind, str] = {
@@ -44,6 +51,7 @@ MESSAGES: dict[Kind, str] = {
     Kind.partner_invited: "Case {reference}: you are invited to give your agency's view.",
     Kind.partner_view_recorded: "Case {reference}: a partner agency has recorded its view.",
     Kind.case_assigned: "Case {reference} is now yours.",
+    Kind.team_near_breach: "{detail} case(s) in your team reached a target's near-breach point.",
 }
 
 

@@ -1,8 +1,9 @@
 """The supervisors' workload page: open cases per officer and per team, by stage and by clock.
 
-One grouped read of the open cases (``ix_cases_open_due`` finds them) gives every figure; the
-people and teams are then listed even when they hold nothing, so an idle officer shows as idle
-and an officer who has left but still holds cases shows as such.
+One grouped read of the open cases (``ix_cases_open_due`` finds them), each with the worst state
+its clocks have been escalated to by ``clocks tick`` (``case_clocks.state``), gives every
+figure; the people and teams are then listed even when they hold nothing, so an idle officer
+shows as idle and an officer who has left but still holds cases shows as such.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from disclosure_app.models import Case, OfficerCover, Team, User
+from disclosure_app.models import Case, CaseClock, OfficerCover, Team, User
 from disclosure_app.teams import cover
 from disclosure_app.teams.people import active_case_officers, case_officers, enforce, person_of
 from workflows.allocation import AllocationPolicy, local_day, supervisor_refusal
 from workflows.status import Stage
 
 OPEN_STAGES = (Stage.intake, Stage.risk_check, Stage.decision, Stage.disclosure)
-# Case.clock_summary's values (workflows.clocks.ClockState), worst last.
+# The escalated clock states (workflows.clocks.ClockState), worst last.
 CLOCK_STATES = ("on_track", "near_breach", "breached")
 CLOCK_LABELS = {"on_track": "On track", "near_breach": "Near breach", "breached": "Breached"}
 
@@ -67,17 +68,23 @@ def _tallies(session: Session) -> tuple[dict[int | None, Tally], dict[int | None
     by_officer: dict[int | None, Tally] = defaultdict(Tally)
     by_team: dict[int | None, Tally] = defaultdict(Tally)
     unallocated: dict[int | None, int] = defaultdict(int)
+    level = func.max(case((CaseClock.state == "breached", 2),
+                          (CaseClock.state == "near_breach", 1), else_=0))
+    worst = (select(CaseClock.case_id, level.label("level"))
+             .where(CaseClock.stopped_at.is_(None)).group_by(CaseClock.case_id).subquery())
+    clock = func.coalesce(worst.c.level, 0)
     rows = session.execute(
-        select(Case.assigned_officer_id, Case.team_id, Case.stage, Case.clock_summary,
-               func.count())
+        select(Case.assigned_officer_id, Case.team_id, Case.stage, clock, func.count())
+        .outerjoin(worst, worst.c.case_id == Case.id)
         .where(Case.is_open.is_(True))
-        .group_by(Case.assigned_officer_id, Case.team_id, Case.stage, Case.clock_summary))
-    for officer_id, team_id, stage, clock, count in rows:
-        by_team[team_id].add(Stage(stage), clock, count)
+        .group_by(Case.assigned_officer_id, Case.team_id, Case.stage, clock))
+    for officer_id, team_id, stage, worst_level, count in rows:
+        state = CLOCK_STATES[worst_level]
+        by_team[team_id].add(Stage(stage), state, count)
         if officer_id is None:
             unallocated[team_id] += count
         else:
-            by_officer[officer_id].add(Stage(stage), clock, count)
+            by_officer[officer_id].add(Stage(stage), state, count)
     return by_officer, by_team, unallocated
 
 

@@ -79,13 +79,14 @@ def test_a_case_whose_near_breach_point_passes_is_escalated_to_holder_and_superv
     sent = notifications(app)
     recipients = {user for user, _, _ in sent}
     assert recipients == {case.assigned_officer_id, members["sergeant"]}  # not the constable
-    assert {kind for _, kind, _ in sent} == {"clock_near_breach"}
-    assert f"Case {case.reference}: the full risk assessment target is close." in {
-        message for _, _, message in sent}
+    # The holder is told about the case; the supervisor gets the team's digest.
+    assert (case.assigned_officer_id, "clock_near_breach",
+            f"Case {case.reference}: the full risk assessment target is close.") in sent
+    assert (members["sergeant"], "team_near_breach", f"1 case(s) in Unit {case.id} reached a "
+            "target's near-breach point: see the workload page.") in sent
+    assert len(sent) == 2
     row = clock(app, case.id, ClockName.assessment)
     assert row.state == ClockState.near_breach and row.next_at == row.due_at
-    with app.app_context():
-        assert get_session().get(Case, case.id).clock_summary == "near_breach"
 
 
 def test_the_same_tick_twice_notifies_once(app, assessing):
@@ -104,7 +105,9 @@ def test_breach_is_escalated_after_near_breach_and_then_nothing_more(app, assess
     run_tick(app, due - timedelta(hours=1))
     run_tick(app, due + timedelta(minutes=1))
     kinds = [kind for _, kind, _ in notifications(app)]
-    assert kinds.count("clock_breached") == 2 and kinds.count("clock_near_breach") == 2
+    # Near: the holder, and the supervisor's digest; breached: the holder and the supervisor.
+    assert kinds.count("clock_near_breach") == 1 and kinds.count("team_near_breach") == 1
+    assert kinds.count("clock_breached") == 2
     row = clock(app, case.id, ClockName.assessment)
     assert row.state == ClockState.breached and row.next_at is None
     before = notifications(app)

@@ -37,7 +37,7 @@ from disclosure_app.models import (
 from disclosure_app.models.case import PROPOSED_OUTCOME_LABELS
 from disclosure_app.notifications import delivery, mail
 from disclosure_app.notifications.delivery import MAX_ATTEMPTS, deliver_pending
-from disclosure_app.notifications.service import Kind, notify
+from disclosure_app.notifications.service import CASE_KINDS, Kind, notify
 from disclosure_app.notifications.steps import notify_for_step
 from disclosure_app.security.production import ProductionRefused
 from tests.conftest import make_app
@@ -448,7 +448,7 @@ def test_every_kind_of_email_goes_to_the_outbox_without_personal_details(app, st
     outbox = with_outbox(app, tmp_path)
     case = case_at(app, staff, Status.decision_pending_approval)  # the approver is notified
     officer = staff["case_officer"].id
-    for kind in Kind:
+    for kind in CASE_KINDS:
         raise_for(app, officer, 1, case_id=case.id, kind=kind)
     secrets = personal_details(app, case.id)
     assert "Alice Applicant" in secrets and "Charlie Child" in secrets
@@ -457,7 +457,7 @@ def test_every_kind_of_email_goes_to_the_outbox_without_personal_details(app, st
         report = deliver_pending(get_session(), mail.mailer_for(app), now=NOW)
 
     files = sorted(outbox.glob("*.eml"))
-    assert report.sent == len(files) == len(Kind) + 1
+    assert report.sent == len(files) == len(CASE_KINDS) + 1
     for file in files:
         raw = file.read_bytes()
         message = BytesParser(policy=email_policy.default).parsebytes(raw)

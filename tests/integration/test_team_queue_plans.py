@@ -2,7 +2,7 @@
 plans are read: on PostgreSQL with sequential and bitmap scans off for the statement, unless
 the planner's own defaults are asked for on a full, analysed queue).
 
-- "My cases": ``ix_cases_officer_due`` (assigned_officer_id, decision_due_at, id).
+- "My cases": ``ix_cases_officer_due`` (assigned_officer_id, is_open, decision_due_at, id).
 - "Unallocated in my teams": ``ix_cases_team_officer_due`` (team_id, assigned_officer_id, ...).
 - "My teams", and one team's cases from the workload page: ``ix_cases_team_open_due``.
 - One officer's cases from the workload page: ``ix_cases_officer_due``.
@@ -135,7 +135,7 @@ def _fill_the_queue(database, officer_id: int) -> None:
                 updated_at, updated_by_label, assigned_officer_id, team_id, received_at,
                 initial_checks_due_at, decision_due_at, concern, declared_truthful,
                 declared_sharing, representations_recorded, child_sexual_offence_flag,
-                urgent_safeguarding, clock_summary)
+                urgent_safeguarding)
             SELECT 'TEAMPLAN-' || i, 'right_to_ask',
                    {by_mix(lambda s: s.name)}, {by_mix(lambda s: stage_of(s).name)},
                    i % {len(_MIX)} <> {_MIX.index(Status.closed)}, 1, {due}, {due}, 'plan test',
@@ -144,7 +144,7 @@ def _fill_the_queue(database, officer_id: int) -> None:
                         WHERE email = 'plan-officer-' || (1 + i % {OFFICERS}) || '@test.example')
                    END,
                    (SELECT id FROM teams WHERE code = 'PLAN-' || (1 + i % {TEAMS})),
-                   {due}, {due}, {due}, '', TRUE, TRUE, FALSE, FALSE, FALSE, 'on_track'
+                   {due}, {due}, {due}, '', TRUE, TRUE, FALSE, FALSE, FALSE
             FROM n"""), {"officer": officer_id})
         conn.execute(text("ANALYZE" if ENGINE == "sqlite" else "ANALYZE cases"))
         return conn.execute(text("SELECT MIN(id) FROM teams WHERE code LIKE 'PLAN-%'")).scalar()
