@@ -40,6 +40,7 @@ from disclosure_app.risk.register.sample import SAMPLE_FILE
 from disclosure_app.security import accounts as users
 from disclosure_app.security import mfa
 from disclosure_app.security.mfa import SecretCipher
+from disclosure_app.teams import registry
 from workflows.policy import CasePolicy
 from workflows.roles import Agency, Rank, Role
 from workflows.working_calendar import WorkingCalendar
@@ -496,6 +497,23 @@ def _cases(near_breach_days_ago: float = 38.0) -> list[DemoCase]:
     ]
 
 
+# Two units: applications from NS1/NS2 land in North; the rest (the Right to Know referral, whose
+# subject's address is unknown) in South, the default.
+DEMO_TEAMS = [
+    (registry.TeamInput("north", "North unit", "NS1 NS2", is_default=False),
+     ["officer", "officer2", "inspector"]),
+    (registry.TeamInput("south", "South unit", "NS3 NS4 NS5", is_default=True),
+     ["officer2", "chief.inspector"]),
+]
+
+
+def _teams(session: Session, people: dict[str, User], at: datetime) -> None:
+    for data, members in DEMO_TEAMS:
+        team = registry.create_team(session, people["admin"], data, now=at)
+        for key in members:
+            registry.add_member(session, people["admin"], team.id, people[key].id, now=at)
+
+
 def _clocks_and_forecast(session: Session, policy: CasePolicy, now: datetime) -> None:
     """Closed cases "from the previous system" for the forecast, the forecast fitted, and the
     clocks ticked once, as the five-minute schedule would have done."""
@@ -623,6 +641,7 @@ def seed(
         logins[email] = password
 
     import_file(session, SAMPLE_FILE, now=first, actor=SystemActor(name="seed-demo"))
+    _teams(session, people, first)
     calendar = load_calendar(session, policy, now.date())
     cases = _cases(_near_breach_start(calendar, policy, now))
     timeline: list[tuple[float, int, int]] = []  # (days ago, case index, step index or -1)

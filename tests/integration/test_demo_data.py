@@ -15,7 +15,15 @@ from sqlalchemy import func, select, text
 
 from disclosure_app.audit import chain as audit
 from disclosure_app.db import get_session
-from disclosure_app.models import AuditEntry, Case, CaseStep, ForecastFit, Notification, User
+from disclosure_app.models import (
+    AuditEntry,
+    Case,
+    CaseStep,
+    ForecastFit,
+    Notification,
+    Team,
+    User,
+)
 from tests.databases import audit_triggers, guard_trigger_names, superuser, without_audit_guards
 from workflows.status import Route, Stage, Status
 
@@ -181,3 +189,9 @@ def test_the_demo_runs_a_unit_day_to_day(app, seeded):
     assert any({"request_extension", "extend_deadline"} <= set(evs) for evs in events.values())
     assert any(case.assigned_officer_id is None and case.is_open for case in cases)
     assert fit is not None and fit.sample_size >= 100
+    with app.app_context():
+        session = get_session()
+        teams = {team.name: team.id for team in session.scalars(select(Team))}
+        team_of = {case.id: case.team_id for case in session.scalars(select(Case))}
+    assert set(teams) == {"North unit", "South unit"}
+    assert set(team_of.values()) == set(teams.values())  # both teams hold cases
