@@ -47,7 +47,8 @@ def register_cli(app: Flask) -> None:
             session, calendar, policy.clocks, now=at,
             min_sample=int(config["FORECAST_MIN_SAMPLE"]),
             limit=int(config["FORECAST_HISTORY_CASES"]),
-            max_age_hours=float(config["FORECAST_REFIT_HOURS"]))
+            max_age_hours=float(config["FORECAST_REFIT_HOURS"]),
+            threshold=float(config["FORECAST_ALERT_PROBABILITY"]))
         if fit is not None:
             click.echo(f"Forecast refitted from {fit.sample_size} closed cases.")
 
@@ -82,7 +83,8 @@ def register_cli(app: Flask) -> None:
         fit = forecasting.refit(session, load_calendar(session, policy, at.date()),
                                 policy.clocks, now=at,
                                 min_sample=int(config["FORECAST_MIN_SAMPLE"]),
-                                limit=int(config["FORECAST_HISTORY_CASES"]))
+                                limit=int(config["FORECAST_HISTORY_CASES"]),
+                                threshold=float(config["FORECAST_ALERT_PROBABILITY"]))
         click.echo(f"Forecast fitted from {fit.sample_size} closed cases.")
 
     app.cli.add_command(group)

@@ -13,11 +13,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from disclosure_app.db import transaction
-from disclosure_app.models import Case, ForecastFit, HistoricalCase
+from disclosure_app.models import Case, CaseClock, ForecastFit, HistoricalCase
 from workflows.clocks import ClockName, ClockPolicy
 from workflows.forecast import (
     ClosedCase,
@@ -96,23 +96,56 @@ def _historical_offsets(row: HistoricalCase, calendar: WorkingCalendar) -> dict[
 
 
 def refit(session: Session, calendar: WorkingCalendar, clocks: ClockPolicy, *, now: datetime,
-          min_sample: int, limit: int) -> ForecastFit:
-    """Fit the model from the history and store it (one transaction)."""
+          min_sample: int, limit: int, threshold: float = 0.5) -> ForecastFit:
+    """Fit the model from the history and store it (one transaction), then mark the open
+    cases' clocks likely to breach by it (``flag_open_cases``)."""
     with transaction(session):
         cases = history(session, calendar, limit)
         model = ForecastModel.fit(cases, min_sample=min_sample, prior=Prior.from_policy(clocks))
         fit = ForecastFit(fitted_at=now, sample_size=len(cases), model_json=model.to_json())
         session.add(fit)
+    flag_open_cases(session, model, calendar, now, threshold)
     return fit
 
 
+FLAG_BATCH = 2000
+
+
+def flag_open_cases(session: Session, model: ForecastModel, calendar: WorkingCalendar,
+                    now: datetime, threshold: float) -> int:
+    """Mark every open case's running clocks likely to breach, or not, by ``model`` (batches
+    of open cases by id, each its own transaction); the number of clocks marked likely."""
+    flagged, after = 0, 0
+    while True:
+        with transaction(session):
+            cases = list(session.scalars(
+                select(Case).where(Case.is_open.is_(True), Case.id > after)
+                .order_by(Case.id).limit(FLAG_BATCH)))
+            if not cases:
+                return flagged
+            likely = set()
+            for case in cases:
+                outlook = case_forecast(case, model, calendar, now, threshold)
+                likely |= {(case.id, c.value) for c in (outlook.likely_breaches if outlook else [])}
+            ids = [case.id for case in cases]
+            session.execute(update(CaseClock).where(CaseClock.case_id.in_(ids))
+                            .values(likely_breach=False))
+            for case_id, clock in likely:
+                session.execute(update(CaseClock).where(
+                    CaseClock.case_id == case_id, CaseClock.clock == clock,
+                    CaseClock.stopped_at.is_(None)).values(likely_breach=True))
+            flagged += len(likely)
+            after = ids[-1]
+
+
 def refit_if_stale(session: Session, calendar: WorkingCalendar, clocks: ClockPolicy, *,
-                   now: datetime, min_sample: int, limit: int, max_age_hours: float
-                   ) -> ForecastFit | None:
+                   now: datetime, min_sample: int, limit: int, max_age_hours: float,
+                   threshold: float = 0.5) -> ForecastFit | None:
     newest = session.scalars(select(ForecastFit).order_by(ForecastFit.id.desc()).limit(1)).first()
     if newest is not None and now - newest.fitted_at < timedelta(hours=max_age_hours):
         return None
-    return refit(session, calendar, clocks, now=now, min_sample=min_sample, limit=limit)
+    return refit(session, calendar, clocks, now=now, min_sample=min_sample, limit=limit,
+                 threshold=threshold)
 
 
 def current_model(session: Session, clocks: ClockPolicy, min_sample: int) -> ForecastModel:

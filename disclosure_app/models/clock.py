@@ -34,6 +34,9 @@ class CaseClock(Base):
     # When the state next changes if nothing happens (None: stopped or already breached).
     next_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    # The breach forecast says this target is likely to be missed (refreshed with each daily
+    # fit, disclosure_app.clocks.forecasting.flag_open_cases): the workload page counts them.
+    likely_breach: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class ClosureDay(Base):

@@ -32,6 +32,8 @@ class Tally:
     total: int = 0
     by_stage: dict[Stage, int] = field(default_factory=lambda: dict.fromkeys(OPEN_STAGES, 0))
     by_clock: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLOCK_STATES, 0))
+    # Open cases the breach forecast says are likely to miss a target (refreshed daily).
+    likely: int = 0
 
     def add(self, stage: Stage, clock: str, count: int) -> None:
         self.total += count
@@ -85,6 +87,16 @@ def _tallies(session: Session) -> tuple[dict[int | None, Tally], dict[int | None
             unallocated[team_id] += count
         else:
             by_officer[officer_id].add(Stage(stage), state, count)
+    likely = session.execute(
+        select(Case.assigned_officer_id, Case.team_id, func.count(func.distinct(Case.id)))
+        .join(CaseClock, CaseClock.case_id == Case.id)
+        .where(Case.is_open.is_(True), CaseClock.likely_breach.is_(True),
+               CaseClock.stopped_at.is_(None))
+        .group_by(Case.assigned_officer_id, Case.team_id))
+    for officer_id, team_id, count in likely:
+        by_team[team_id].likely += count
+        if officer_id is not None:
+            by_officer[officer_id].likely += count
     return by_officer, by_team, unallocated
 
 

@@ -144,6 +144,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('next_at', sa.DateTime(), nullable=True),
     sa.Column('stopped_at', sa.DateTime(), nullable=True),
+    sa.Column('likely_breach', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_clocks_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_clocks')),
     sa.UniqueConstraint('case_id', 'clock', name=op.f('uq_case_clocks_case_id'))
