@@ -33,7 +33,10 @@ from workflows.protocols import CaseRecord
 from workflows.roles import Actor, Role
 from workflows.status import Route, Status
 
-EVERY_STEP = ["actor_permitted", "rationale_given", "step_data_valid"]
+# Two validators, not three: every transition's callbacks are resolved whenever a machine is
+# built, so fewer (and shared) validators keep building one cheap. ``form_valid`` checks the
+# rationale, then the step's fields.
+EVERY_STEP = ["actor_permitted", "form_valid"]
 DECISION = [*EVERY_STEP, "decision_maker_eligible", "reasons_pass_quality_checks"]
 # Four eyes: the second decision-maker is eligible on the same terms and is not the author.
 APPROVAL = [*EVERY_STEP, "decision_maker_eligible", "not_the_decision_author",
@@ -43,7 +46,7 @@ DELIVERY = [*EVERY_STEP, "undertaking_on_file", "subject_identity_confirmed"]
 # A case closed after its whole-process target says why (DOMAIN.md §9.3 #23).
 CLOSING = [*EVERY_STEP, "late_closure_explained"]
 # Four eyes on an extension: a supervisor who did not ask for it.
-EXTENSION_ANSWER = [*EVERY_STEP, "extension_pending", "extension_authoriser_eligible"]
+EXTENSION_ANSWER = [*EVERY_STEP, "extension_answer_allowed"]
 
 
 def _in_every_open_state(states: list[State], validators: list[str]) -> Any:
@@ -272,6 +275,11 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
             role = actor.role.label if actor else "Nobody"
             raise ActorNotPermitted(f"{role} may not {steps.step_for(str(event)).title.lower()}.")
 
+    def form_valid(self, event: str, rationale: str = "", step: dict[str, Any] | None = None,
+                   today: date | None = None) -> None:
+        self.rationale_given(rationale)
+        self.step_data_valid(event, step, today)
+
     def rationale_given(self, rationale: str = "") -> None:
         text = normalise_text(rationale or "")
         if not text:
@@ -378,6 +386,12 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
                                              tz=self.policy.local_tz)
         if errors:
             raise StepDataInvalid(errors)
+
+    def extension_answer_allowed(self, actor: Actor | None = None) -> None:
+        """An extension can be answered only when one is asked for, and only by a supervisor
+        who did not ask for it."""
+        self.extension_pending()
+        self.extension_authoriser_eligible(actor)
 
     def extension_pending(self) -> None:
         if not self.model.extension_request:

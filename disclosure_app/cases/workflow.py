@@ -386,7 +386,8 @@ class StepOffer:
     refusal: str | None = None
 
 
-def refusal_before_form(case: Case, actor: Actor, event: str, policy: CasePolicy
+def refusal_before_form(case: Case, actor: Actor, event: str, policy: CasePolicy,
+                        machine: DisclosureWorkflow | None = None
                         ) -> WorkflowRefusal | StepNotAllowed | None:
     """Why the machine would refuse this step whatever its form held, or None.
 
@@ -397,7 +398,9 @@ def refusal_before_form(case: Case, actor: Actor, event: str, policy: CasePolicy
     come back as the machine raised them (403); refusals about the case as ``StepNotAllowed``
     with the machine's message (409)."""
     spec = step_for(event)
-    machine = DisclosureWorkflow(case, policy=policy)
+    # Building a machine costs milliseconds (every transition's callbacks are resolved), so a
+    # page asking about several steps passes one; its validators only read the case.
+    machine = machine or DisclosureWorkflow(case, policy=policy)
     if case.status is None or event not in {e.id for e in machine.enabled_events()}:
         return _not_possible(spec, case)
     for name in _validators_before_form(machine, event):
@@ -436,10 +439,11 @@ def step_offers(case: Case, user: User, policy: CasePolicy) -> list[StepOffer]:
         return []
     actor = user.as_actor()
     offers = []
-    for event in DisclosureWorkflow(case, policy=policy).enabled_events():
+    machine = DisclosureWorkflow(case, policy=policy)
+    for event in machine.enabled_events():
         if event.id in EXTENSION_ANSWERS and not case.extension_request:
             continue  # nothing to answer: not worth a line on every case page
-        refusal = refusal_before_form(case, actor, event.id, policy)
+        refusal = refusal_before_form(case, actor, event.id, policy, machine)
         if isinstance(refusal, _NOT_YOURS):
             continue
         offers.append(StepOffer(step_for(event.id), refusal.message if refusal else None))
