@@ -499,11 +499,12 @@ def _cases(near_breach_days_ago: float = 38.0) -> list[DemoCase]:
 
 # Two units: applications from NS1/NS2 land in North; the rest (the Right to Know referral, whose
 # subject's address is unknown) in South, the default.
+# The default team comes first: there is always exactly one.
 DEMO_TEAMS = [
-    (registry.TeamInput("north", "North unit", "NS1 NS2", is_default=False),
-     ["officer", "officer2", "inspector"]),
     (registry.TeamInput("south", "South unit", "NS3 NS4 NS5", is_default=True),
      ["officer2", "chief.inspector"]),
+    (registry.TeamInput("north", "North unit", "NS1 NS2", is_default=False),
+     ["officer", "officer2", "inspector"]),
 ]
 
 
