@@ -31,7 +31,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from disclosure_app.db import transaction
-from disclosure_app.models import Case, CaseClock, SchedulerLease, Team, TeamMember, User
+from disclosure_app.models import (
+    Case,
+    CaseClock,
+    Notification,
+    SchedulerLease,
+    Team,
+    TeamMember,
+    User,
+)
 from disclosure_app.notifications.service import Kind, insert_ignoring_repeats
 from workflows.clocks import ClockName, ClockState
 from workflows.roles import Rank, Role
@@ -40,6 +48,7 @@ LEASE_NAME = "clocks_tick"
 LEASE_SECONDS = 240  # shorter than the five-minute schedule: a crashed host frees it in time
 
 _LABELS = {clock.value: clock.label for clock in ClockName}
+_notifications = Notification.__table__
 
 
 @dataclass(frozen=True)
@@ -103,12 +112,14 @@ def escalate(session: Session, *, now: datetime, supervisor_rank: Rank,
     """The tick's work, in the caller's transaction: notify, mark the cases, then move each
     clock on (the last two statements' row counts are the report's figures)."""
     notify, digest, move_clocks = tick_statements(session, now, supervisor_rank, email)
-    notified = session.execute(notify).rowcount + session.execute(digest).rowcount
+    # Counted from RETURNING: a driver's rowcount for INSERT … SELECT … ON CONFLICT is not
+    # reliable (psycopg reports -1).
+    notified = (len(session.execute(notify).all()) + len(session.execute(digest).all()))
     options = {"synchronize_session": False}
     states = session.execute(move_clocks, execution_options=options).scalars().all()
     breached = states.count(ClockState.breached.value)
     return TickReport(ran=True, breached=breached, near_breach=len(states) - breached,
-                      notifications=max(notified or 0, 0))
+                      notifications=notified)
 
 
 def tick_statements(session: Session, now: datetime, supervisor_rank: Rank,
@@ -122,9 +133,11 @@ def tick_statements(session: Session, now: datetime, supervisor_rank: Rank,
                "dedupe_key", "email_state"]
     return [
         insert_ignoring_repeats(session).from_select(
-            columns, _notification_rows(now, supervisor_rank, email)),
+            columns, _notification_rows(now, supervisor_rank, email)
+        ).returning(_notifications.c.id),
         insert_ignoring_repeats(session).from_select(
-            columns, _supervisor_digests(now, supervisor_rank, email)),
+            columns, _supervisor_digests(now, supervisor_rank, email)
+        ).returning(_notifications.c.id),
         # The clocks move on: breached ones stop escalating; near ones wait for their target.
         # One pass over the due rows; the states it returns are the report's figures.
         update(CaseClock).where(due, near).values(

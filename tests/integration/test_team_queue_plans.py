@@ -17,6 +17,7 @@ ones; either way an index, never the table, and the no-sort check is SQLite's al
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -155,8 +156,9 @@ def test_on_a_full_queue_the_planner_itself_reads_each_view_through_its_index(
     database, session, name
 ):
     """No planner switches: with thousands of cases and their statistics, each engine's own
-    choice for a page of each view is an index read, never the table; on SQLite, the view's
-    own index, in the queue's order."""
+    choice for a page of each view is a read of the view's own index, never the table. On
+    SQLite it is in the queue's order. PostgreSQL, knowing a view holds a few dozen rows, may
+    prefer a bitmap scan of that index and sort them: cheaper, and still never the table."""
     filt, scope, index, ordered = VIEWS[name]
     officer = make_user(session, Role.case_officer)
     team = _fill_the_queue(database, officer.id)
@@ -170,8 +172,11 @@ def test_on_a_full_queue_the_planner_itself_reads_each_view_through_its_index(
     query = queue_query(officer, filt, datetime.now(UTC), scope)
     plan_text = plan(session, query.limit(26), planner_defaults=True)
     assert not scans_the_whole("cases", plan_text), plan_text
-    assert reads_through_an_index_on("cases", plan_text), plan_text
+    assert index in plan_text, plan_text
     if ENGINE == "sqlite":
-        assert index in plan_text, plan_text
-    if ordered:
-        assert not sorts(plan_text), plan_text
+        assert reads_through_an_index_on("cases", plan_text), plan_text
+        if ordered:
+            assert not sorts(plan_text), plan_text
+    else:
+        assert re.search(rf"\b(Bitmap Index Scan|Index (Only )?Scan( Backward)?) (on|using) "
+                         rf"{index}\b", plan_text), plan_text
