@@ -43,9 +43,6 @@ from workflows.working_calendar import WorkingCalendar
 
 _ONE_DAY = timedelta(days=1)
 _ONE_HOUR = timedelta(hours=1)
-_TICK = timedelta(microseconds=1)
-
-
 class ClockName(StrEnum):
     initial_checks = "initial_checks"
     interview = "interview"
@@ -161,7 +158,7 @@ def near_breach_at(clock: ClockName, received_at: datetime, due_at: datetime,
 
 def _due_day(due_at: datetime, calendar: WorkingCalendar) -> date:
     """The last local day on which the clock is still within target."""
-    return calendar.local_date(due_at - _TICK)
+    return calendar.last_day(due_at)
 
 
 # --- Which clocks run

@@ -32,6 +32,7 @@ from workflows.policy import DEFAULT_POLICY, MAY_SEND, CasePolicy
 from workflows.protocols import CaseRecord
 from workflows.roles import Actor, Role
 from workflows.status import Route, Status
+from workflows.working_calendar import WorkingCalendar
 
 # Two validators, not three: every transition's callbacks are resolved whenever a machine is
 # built, so fewer (and shared) validators keep building one cheap. ``form_valid`` checks the
@@ -465,8 +466,8 @@ class DisclosureWorkflow(StateChart[CaseRecord]):  # type: ignore[misc]
 
     def on_extend_deadline(self) -> None:
         request = self.model.extension_request or {}
-        new_due = extensions.end_of_local_day(date.fromisoformat(request["new_date"]),
-                                              self.policy.local_tz)
+        new_due = WorkingCalendar(tz=self.policy.local_tz).end_of_local_day(
+            date.fromisoformat(request["new_date"]))
         setattr(self.model, extensions.DUE_ATTRIBUTE[request["clock"]], new_due)
         self._clear_extension()
 

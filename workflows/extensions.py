@@ -12,12 +12,12 @@ Which clock a target belongs to, and whether it is still running, is ``workflows
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from workflows.clocks import ClockName, clocks_for
 from workflows.status import Status
+from workflows.working_calendar import WorkingCalendar
 
 # The case attribute holding each extendable clock's target instant.
 # Keys are workflows.clocks.ClockName values.
@@ -56,13 +56,6 @@ BREACH_REASONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def end_of_local_day(day: date, tz: str) -> datetime:
-    """The first instant after ``day`` in the force's time zone, in UTC: the whole of the new
-    target date is available."""
-    following = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
-    return following.astimezone(UTC)
-
-
 def current_target(case: Any, clock: str) -> datetime | None:
     attribute = DUE_ATTRIBUTE.get(clock)
     return getattr(case, attribute) if attribute else None
@@ -82,7 +75,7 @@ def request_problems(case: Any, data: Mapping[str, Any], *, max_days: int, tz: s
         new_date = date.fromisoformat(str(data.get("new_date") or ""))
     except ValueError:
         return {"new_date": "Enter the new target date"}
-    current_day = (due - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date()
+    current_day = WorkingCalendar(tz=tz).last_day(due)
     if new_date <= current_day:
         return {"new_date": "The new target date must be after the current target "
                 f"({current_day.strftime('%d %B %Y')})"}

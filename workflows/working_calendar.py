@@ -130,6 +130,13 @@ class WorkingCalendar:
         "by the end of ``day``" is met by anything strictly before it."""
         return self.start_of_local_day(day + _ONE_DAY)
 
+    def last_day(self, due_at: datetime) -> date:
+        """The local day a target ending at ``due_at`` ends on: ``end_of_local_day``'s inverse."""
+        return self.local_date(due_at - _LAST_MOMENT)
+
+
+_LAST_MOMENT = timedelta(microseconds=1)
+
 
 def _require_aware(instant: datetime) -> None:
     # A naive datetime would be read as the server's local time: silently an hour out in summer.

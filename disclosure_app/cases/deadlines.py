@@ -5,7 +5,7 @@ the case's own dates on the force's working calendar (``disclosure_app.clocks``)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,8 @@ class Deadline:
 
 
 def _deadline(reading: ClockReading, calendar: WorkingCalendar) -> Deadline:
-    last_day = calendar.local_date(reading.due_at - timedelta(microseconds=1))
-    return Deadline(reading.clock, reading.clock.label, reading.due_at, last_day, reading.state,
-                    reading.left)
+    return Deadline(reading.clock, reading.clock.label, reading.due_at,
+                    calendar.last_day(reading.due_at), reading.state, reading.left)
 
 
 def deadlines_on(case: Case, calendar: WorkingCalendar, policy: CasePolicy,

@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from disclosure_app.clocks.service import CLOCK_COLUMNS
 from disclosure_app.db import transaction
 from disclosure_app.models import Case, CaseClock, ForecastFit, HistoricalCase
 from workflows.clocks import ClockName, ClockPolicy
 from workflows.forecast import (
+    ENDS_AT,
     ClosedCase,
     Forecast,
     ForecastModel,
@@ -39,18 +41,6 @@ MILESTONE_AT: dict[Milestone, str] = {
     Milestone.interviewed: "interview_done_at",
     Milestone.assessed: "assessment_done_at",
     Milestone.closed: "closed_at",
-}
-CLOCK_MILESTONE: dict[ClockName, Milestone] = {
-    ClockName.initial_checks: Milestone.checks_done,
-    ClockName.interview: Milestone.interviewed,
-    ClockName.assessment: Milestone.assessed,
-    ClockName.overall: Milestone.closed,
-}
-CLOCK_DUE: dict[ClockName, str] = {
-    ClockName.initial_checks: "initial_checks_due_at",
-    ClockName.interview: "interview_due_at",
-    ClockName.assessment: "assessment_due_at",
-    ClockName.overall: "decision_due_at",
 }
 
 _cache: dict[str, tuple[int, ForecastModel]] = {}
@@ -177,13 +167,12 @@ def case_forecast(case: Case, model: ForecastModel, calendar: WorkingCalendar, n
     since_received = max(0, calendar.working_days_between(received, today))
     since_reached = max(0, min(since_received, since_received - offsets[reached]))
     due: dict[Milestone, int] = {}
-    for clock, milestone in CLOCK_MILESTONE.items():
-        due_at = getattr(case, CLOCK_DUE[clock])
+    for clock, milestone in ENDS_AT.items():
+        due_at = getattr(case, CLOCK_COLUMNS[clock][0])
         if due_at is not None and milestone not in offsets and milestone in milestones_of(route):
-            last_day = calendar.local_date(due_at - timedelta(microseconds=1))
-            due[milestone] = calendar.working_days_between(received, last_day)
+            due[milestone] = calendar.working_days_between(received, calendar.last_day(due_at))
     result: Forecast = forecast(model, route, reached, since_reached, since_received, due)
-    by_milestone = {m: c for c, m in CLOCK_MILESTONE.items()}
+    by_milestone = {m: c for c, m in ENDS_AT.items()}
     completion_day = calendar.add_working_days(received, result.completion_offset)
     return CaseForecast(
         completion=calendar.end_of_local_day(completion_day),

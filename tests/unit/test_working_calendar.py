@@ -250,3 +250,10 @@ def test_the_arithmetic_agrees_with_a_naive_day_by_day_count_on_random_spans():
             assert calendar.working_days_between(start, end) == _naive_between(
                 calendar, start, end), (start, end)
             assert calendar.roll_forward(start) == _naive_add(calendar, start, 0)
+
+
+@pytest.mark.parametrize("day", [date(2026, 1, 15), date(2026, 7, 15), date(2026, 3, 28),
+                                 date(2026, 10, 24)])
+def test_last_day_is_the_inverse_of_end_of_local_day_in_winter_summer_and_at_the_changes(day):
+    calendar = WorkingCalendar()
+    assert calendar.last_day(calendar.end_of_local_day(day)) == day
