@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from disclosure_app import db
 from disclosure_app.config import DefaultConfig
 from disclosure_app.extensions import csrf, login_manager
+from disclosure_app.privacy import keys as privacy_keys
 from disclosure_app.security import headers, mfa, production, rate_limits, request_rules, sessions
 from disclosure_app.web import access, errors, routing
 
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     routing.init_app(app)
     db.init_app(app)
+    privacy_keys.init_app(app)  # the key store personal data is sealed under (after the db)
     mfa.init_app(app)
     login_manager.init_app(app)
     request_rules.init_app(app)  # before CSRF, which reads the body: size limits apply first
@@ -130,13 +132,14 @@ def _register_blueprints(app: Flask) -> None:
     from disclosure_app.decisions.views import bp as dip_sampling_bp
     from disclosure_app.documents.views import bp as documents_bp
     from disclosure_app.public.views import bp as public_bp
+    from disclosure_app.records.views import bp as records_bp
     from disclosure_app.risk.views import bp as risk_bp
     from disclosure_app.security.views import bp as auth_bp
     from disclosure_app.teams.views import bp as teams_bp
     from disclosure_app.web.health import bp as health_bp
 
     for bp in (public_bp, auth_bp, staff_bp, risk_bp, audit_bp, documents_bp, dip_sampling_bp,
-               admin_bp, health_bp, sensitive_bp, teams_bp):
+               admin_bp, health_bp, sensitive_bp, teams_bp, records_bp):
         app.register_blueprint(bp)
     from disclosure_app.notifications import views as notifications
 

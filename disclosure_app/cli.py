@@ -150,6 +150,12 @@ def register_cli(app: Flask) -> None:
     from disclosure_app.notifications.cli import register_cli as register_notifications_cli
 
     register_notifications_cli(app)
+    from disclosure_app.privacy.cli import register_cli as register_keys_cli
+
+    register_keys_cli(app)
+    from disclosure_app.records.cli import register_cli as register_records_cli
+
+    register_records_cli(app)
     _explain_read_only(app.cli)
 
 

@@ -96,6 +96,21 @@ class DefaultConfig:
     TOTP_ENCRYPTION_KEY: str | None = None
     TOTP_ENCRYPTION_KEY_FALLBACKS: list[str] = []
 
+    # Personal data at rest (disclosure_app.privacy): the key store holding each case's data key
+    # (default: a SQLite file beside the SQLite database, or instance/keystore.sqlite), the
+    # directory of key-encryption keys (default: instance/kek), and how long a host keeps an
+    # opened data key (a key destroyed elsewhere stops working here within this time).
+    KEYSTORE_URL: str | None = None
+    KEK_DIR: str | None = None
+    KEY_CACHE_SECONDS = 300
+    # MoPI retention (workflows.retention): per outcome ("disclosure", "no_disclosure",
+    # "not_progressed") any of {"label", "mopi_group", "review_years"}; None keeps the defaults
+    # (10 years for a disclosure, 6 for the others). Reviews records managers miss are listed
+    # as overdue; nothing is ever disposed of without a recorded review.
+    RETENTION_SCHEDULE: dict[str, dict[str, object]] | None = None
+    # Form keys (replay protection) older than this are purged by `flask records dispose`.
+    SUBMISSION_KEY_DAYS = 30
+
     # Rate limits (Flask-Limiter; counts live in the database unless RATELIMIT_STORAGE_URI
     # names e.g. Redis). Per client address unless marked global.
     RATELIMIT_ENABLED = True

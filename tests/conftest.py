@@ -22,6 +22,7 @@ may share between tests is only ever a template, never a database a test runs on
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import secrets
@@ -72,7 +73,15 @@ users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 # (counted in each test's own fresh database) and the public form's minimum fill time
 # (tests.factories.form_started_long_ago) stay ON, as shipped. The browser journeys and
 # tests/smoke run the shipped configuration itself on a real server.
+# One key store and KEK ring per worker, shared by its test databases: a database copied from a
+# template or snapshot keeps the keys its sealed values need (a deployment's key store is one
+# place too). Tests about the key store's own placement set KEYSTORE_URL / KEK_DIR themselves.
+KEYS_DIRECTORY = Path(tempfile.mkdtemp(prefix="disclosure-test-keys-"))
+atexit.register(shutil.rmtree, KEYS_DIRECTORY, True)
+
 BASE_CONFIG = {
+    "KEYSTORE_URL": f"sqlite:///{KEYS_DIRECTORY / 'keystore.sqlite'}",
+    "KEK_DIR": str(KEYS_DIRECTORY / "kek"),
     "TESTING": True,
     "SECRET_KEY": TEST_SECRET_KEY,
     "SERVER_NAME": "localhost",
@@ -475,6 +484,7 @@ def make_staff(app: Flask) -> dict[str, Any]:
             "partner": make_user(session, Role.partner, name="Pat Partner"),
             "auditor": make_user(session, Role.auditor, name="Audrey Auditor"),
             "admin": make_user(session, Role.admin, name="Adam Admin"),
+            "records_manager": make_user(session, Role.records_manager, name="Rhoda Records"),
         }
         session.expunge_all()
         return people

@@ -109,6 +109,7 @@ _CANNOT_HOLD = {
     Role.partner: "A partner agency member cannot hold a case",
     Role.auditor: "An auditor cannot hold a case",
     Role.admin: "An administrator cannot hold a case",
+    Role.records_manager: "A records manager cannot hold a case",
     Role.applicant: "Only a case officer can hold a case",
 }
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.clocks import ClockPolicy
+from workflows.retention import DEFAULT_SCHEDULE, RetentionRule
 from workflows.roles import Rank, Role
 from workflows.steps import DECISION_STEP_EVENTS, STEPS
 
@@ -104,6 +105,8 @@ class CasePolicy:
     # days: "england_and_wales", "scotland" or "northern_ireland".
     clocks: ClockPolicy = field(default_factory=ClockPolicy)
     bank_holiday_nation: str = "england_and_wales"
+    # The retention schedule (workflows.retention): each outcome's group and review period.
+    retention: tuple[RetentionRule, ...] = DEFAULT_SCHEDULE
 
 
 DEFAULT_POLICY = CasePolicy()

@@ -15,6 +15,9 @@ class Role(StrEnum):
     partner = "partner"
     auditor = "auditor"
     admin = "admin"
+    # Reviews closed records under MoPI, sets legal holds, approves disposal; never sees an open
+    # case (disclosure_app.records).
+    records_manager = "records_manager"
 
     @property
     def label(self) -> str:
@@ -25,10 +28,12 @@ class Role(StrEnum):
             "partner": "Partner agency",
             "auditor": "Auditor",
             "admin": "Administrator",
+            "records_manager": "Records manager",
         }[self.value]
 
 
-STAFF_ROLES = (Role.case_officer, Role.decision_maker, Role.partner, Role.auditor, Role.admin)
+STAFF_ROLES = (Role.case_officer, Role.decision_maker, Role.partner, Role.auditor, Role.admin,
+               Role.records_manager)
 
 
 class Rank(IntEnum):

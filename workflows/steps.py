@@ -444,7 +444,11 @@ _add(StepSpec(
     fields=(
         Field("referrals_complete", "Does every referral have a reference or 'none'?", YES_NO,
               must_be="yes", must_be_message="Complete every referral before closing the case"),
-        Field("review_date", "MoPI review date", Kind.date, date_rule="future"),
+        # The retention schedule gives the first MoPI review date (workflows.retention); an
+        # officer who knows a reason to review sooner may bring it forward, never push it back.
+        Field("review_date", "Earlier MoPI review date (optional)", Kind.date,
+              date_rule="future", required=False,
+              hint="Leave blank to use the retention schedule's date for this outcome."),
         # Asked for (and then required by the machine) only when the whole-process target has
         # passed: DOMAIN.md §9.3 #23.
         Field("breach_reason_code", "Why the whole-process target was missed", Kind.choice,

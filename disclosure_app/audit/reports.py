@@ -9,7 +9,6 @@ same rows. Reports read the indexes on the audit table ((case_id, seq), (actor_i
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from disclosure_app.audit.queries import action_label, case_references
 from disclosure_app.cases.step_display import role_label
 from disclosure_app.db import transaction
 from disclosure_app.models import AuditEntry, Case, SecurityEvent, Subject, User
+from disclosure_app.privacy import blind_index
 from disclosure_app.security import event_log as security_log
 
 ROW_LIMIT = 5000
@@ -66,17 +66,14 @@ def _who(entry: AuditEntry) -> str:
 # --- Who consulted a case or a subject, and why -----------------------------------------------
 
 
-def search_key(name: str) -> str:
-    """A name as the search compares it: Unicode NFC (as stored names are normalised, so "José"
-    typed as e + combining accent finds "José"), case folded, spacing collapsed."""
-    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+search_key = blind_index.name_search_key
 
 
 def cases_for_subject(session: Session, name: str) -> list[int]:
-    """Cases whose subject has exactly this name (case, spacing and Unicode form ignored)."""
-    wanted = search_key(name)
-    rows = session.execute(select(Subject.case_id, Subject.full_name))
-    return sorted(case_id for case_id, full in rows if search_key(full) == wanted)
+    """Cases whose subject has exactly this name (case, spacing and Unicode form ignored),
+    found through the name's blind index, not by reading every sealed name."""
+    digest = blind_index.subject_name_digest(name)
+    return sorted(session.scalars(select(Subject.case_id).where(Subject.name_index == digest)))
 
 
 def record_subject_search(session: Session, auditor: User, name: str, case_ids: list[int], *,

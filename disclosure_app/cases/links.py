@@ -3,6 +3,7 @@
 Automatic links come from keys written when a case is created (and, for the subject, when their
 identity is confirmed): a folded name with a date of birth, a folded name with a postcode, or the
 register id. Equal keys link cases (``ix_case_link_keys_key``); a name alone never does.
+Keys are stored as keyed blind indexes (``privacy.blind_index``), never as the name and date.
 Manual links carry a reason and are an audit entry of their own (DPA 2018 s.62 combination).
 """
 
@@ -22,6 +23,7 @@ from disclosure_app.core import idempotency
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import transaction
 from disclosure_app.models import Case, CaseLink, CaseLinkKey, CaseStep, User
+from disclosure_app.privacy import blind_index
 from workflows.fields import normalise_text, text_problem
 from workflows.identity import link_keys
 from workflows.roles import Role
@@ -40,6 +42,11 @@ REASON_MAX = 1000
 
 
 def keys_for(case: Case) -> set[tuple[str, str]]:
+    """(kind, blind digest) for every key the case's people give."""
+    return {(kind, blind_index.digest(f"link:{kind}", key)) for kind, key in _plain_keys(case)}
+
+
+def _plain_keys(case: Case) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     if case.subject is not None:
         s = case.subject
@@ -64,7 +71,7 @@ def write_keys(session: Session, case: Case) -> None:
         select(CaseLinkKey.kind, CaseLinkKey.key).where(CaseLinkKey.case_id == case.id)
     ).all())
     for kind, key in sorted(keys_for(case) - held):
-        session.add(CaseLinkKey(case_id=case.id, kind=kind, key=key[:200]))
+        session.add(CaseLinkKey(case_id=case.id, kind=kind, key=key))
 
 
 @dataclass

@@ -28,6 +28,7 @@ from statemachine.exceptions import TransitionNotAllowed
 from disclosure_app.audit import chain as audit
 from disclosure_app.audit.canonical import canonical_json, sha256_hex
 from disclosure_app.audit.chain import Category
+from disclosure_app.cases.closure import assign_at_closure
 from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.clocks.service import sync_clocks
 from disclosure_app.core import idempotency
@@ -208,6 +209,8 @@ def run_machine(
     # them all), in the same transaction.
     calendar = load_calendar(session, policy, now.date())
     sync_clocks(session, case, calendar, policy.clocks, now)
+    # A case that has just ended gets its retention group and first MoPI review date.
+    assign_at_closure(case, cleaned, policy, now)
     return recorder.step
 
 

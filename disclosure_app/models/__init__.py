@@ -21,6 +21,7 @@ from disclosure_app.models.register import (
     RegisterName,
     RegisterPerson,
 )
+from disclosure_app.models.retention import LegalHold, RetentionReview
 from disclosure_app.models.risk import CaseCheck, CaseLink, CaseLinkKey, IdentityDecision
 from disclosure_app.models.security import MfaResetRequest, RateLimitCounter, SecurityEvent
 from disclosure_app.models.step import CaseStep
@@ -50,6 +51,7 @@ __all__ = [
     "ForecastFit",
     "HistoricalCase",
     "IdentityDecision",
+    "LegalHold",
     "MfaResetRequest",
     "Notification",
     "OfficerCover",
@@ -59,6 +61,7 @@ __all__ = [
     "RegisterImport",
     "RegisterName",
     "RegisterPerson",
+    "RetentionReview",
     "SchedulerLease",
     "SecurityEvent",
     "StoredDocument",

@@ -2,6 +2,8 @@
 
 The case row holds workflow facts only; personal details live in ``Applicant``, ``Child`` and
 ``Subject`` so that they can be minimised, restricted or erased without touching the decision log.
+Every personal column is ``Sealed``: encrypted under the case's own data key (``data_key_id``,
+held in the key store, disposal destroys it; see disclosure_app.privacy).
 ``status`` is written by the state machine and nothing else; ``stage`` and ``is_open`` follow it.
 """
 
@@ -16,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disclosure_app.db import Base
 from disclosure_app.models.types import enum_column
+from disclosure_app.privacy import blind_index
+from disclosure_app.privacy.sealed import Sealed, register_case_model
 from workflows.status import Route, Stage, Status, stage_of
 
 if TYPE_CHECKING:
@@ -55,6 +59,10 @@ class Case(Base):
         sa.Index("ix_cases_team_open_due", "team_id", "is_open", "decision_due_at", "id"),
         sa.Index("ix_cases_team_officer_due", "team_id", "assigned_officer_id", "is_open",
                  "decision_due_at", "id"),
+        # The records manager's review queue: closed cases by review date.
+        sa.Index("ix_cases_review_due", "review_due_on", "id"),
+        # What the disposal run picks up.
+        sa.Index("ix_cases_disposal", "disposal_approved_at", "personal_data_disposed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,11 +101,23 @@ class Case(Base):
     # Why the whole-process target was missed, given when a late case is closed (§9.3 #23).
     overall_breach_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
+    # The case's data key in the key store (disclosure_app.privacy): every personal value of the
+    # case is sealed under it. Made when the case first has something to seal.
+    data_key_id: Mapped[str | None] = mapped_column(sa.String(32))
+
+    # Retention (disclosure_app.records): the MoPI group given at closure, when the record is
+    # next reviewed, when a review decided to dispose of it, and when its personal data was
+    # disposed of (its key destroyed, its personal rows deleted; this skeleton stays).
+    retention_group: Mapped[str | None] = mapped_column(sa.String(20))
+    review_due_on: Mapped[date | None]
+    disposal_approved_at: Mapped[datetime | None]
+    personal_data_disposed_at: Mapped[datetime | None]
+
     # The private status link: only its SHA-256 is stored.
     status_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     # What the applicant told us (Right to Ask) or the referral summary (Right to Know).
-    concern: Mapped[str] = mapped_column(sa.Text, default="")
+    concern: Mapped[str] = mapped_column(Sealed(), default="")
     declared_truthful: Mapped[bool] = mapped_column(default=False)
     declared_sharing: Mapped[bool] = mapped_column(default=False)
 
@@ -165,6 +185,9 @@ class Case(Base):
         return {check.source for check in self.checks}
 
 
+register_case_model(Case)
+
+
 @event.listens_for(Case.status, "set")
 def _follow_status(target: Case, value: Status | None, _old: object, _initiator: object) -> None:
     """Keep the derived, indexed columns in step with the state the machine wrote."""
@@ -180,18 +203,18 @@ class Applicant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
-    full_name: Mapped[str] = mapped_column(sa.String(100))
-    other_names: Mapped[str] = mapped_column(sa.String(200), default="")
-    date_of_birth: Mapped[date | None]
-    address: Mapped[str] = mapped_column(sa.String(500))
-    postcode: Mapped[str] = mapped_column(sa.String(10))
-    phone: Mapped[str] = mapped_column(sa.String(30), default="")
-    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    full_name: Mapped[str] = mapped_column(Sealed())
+    other_names: Mapped[str] = mapped_column(Sealed(), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Sealed("date"))
+    address: Mapped[str] = mapped_column(Sealed())
+    postcode: Mapped[str] = mapped_column(Sealed())
+    phone: Mapped[str] = mapped_column(Sealed(), default="")
+    email: Mapped[str] = mapped_column(Sealed(), default="")
     contact_method: Mapped[str] = mapped_column(sa.String(20))
-    safe_contact_times: Mapped[str] = mapped_column(sa.String(500))
+    safe_contact_times: Mapped[str] = mapped_column(Sealed())
     messages_ok: Mapped[bool] = mapped_column(default=False)
-    contact_notes: Mapped[str] = mapped_column(sa.String(1000), default="")
-    relationship_to_subject: Mapped[str] = mapped_column(sa.String(200))
+    contact_notes: Mapped[str] = mapped_column(Sealed(), default="")
+    relationship_to_subject: Mapped[str] = mapped_column(Sealed())
 
     case: Mapped[Case] = relationship(back_populates="applicant")
 
@@ -202,13 +225,13 @@ class Child(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     position: Mapped[int]
-    full_name: Mapped[str] = mapped_column(sa.String(100))
-    date_of_birth: Mapped[date | None]
-    age: Mapped[int | None]
-    gender: Mapped[str] = mapped_column(sa.String(30), default="")
-    lives_with: Mapped[str] = mapped_column(sa.String(500), default="")
-    applicant_relationship: Mapped[str] = mapped_column(sa.String(100), default="")
-    subject_contact: Mapped[str] = mapped_column(sa.String(1000))
+    full_name: Mapped[str] = mapped_column(Sealed())
+    date_of_birth: Mapped[date | None] = mapped_column(Sealed("date"))
+    age: Mapped[int | None] = mapped_column(Sealed("int"))
+    gender: Mapped[str] = mapped_column(Sealed(), default="")
+    lives_with: Mapped[str] = mapped_column(Sealed(), default="")
+    applicant_relationship: Mapped[str] = mapped_column(Sealed(), default="")
+    subject_contact: Mapped[str] = mapped_column(Sealed())
 
     case: Mapped[Case] = relationship(back_populates="children")
 
@@ -218,13 +241,22 @@ class Subject(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
-    full_name: Mapped[str] = mapped_column(sa.String(100))
-    aliases: Mapped[str] = mapped_column(sa.String(500), default="")
-    date_of_birth: Mapped[date | None]
-    approximate_age: Mapped[int | None]
-    address: Mapped[str] = mapped_column(sa.String(500), default="")
-    postcode: Mapped[str] = mapped_column(sa.String(10), default="")
-    relationship_to_child: Mapped[str] = mapped_column(sa.String(200))
-    relationship_to_applicant: Mapped[str] = mapped_column(sa.String(200), default="")
+    full_name: Mapped[str] = mapped_column(Sealed())
+    aliases: Mapped[str] = mapped_column(Sealed(), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Sealed("date"))
+    approximate_age: Mapped[int | None] = mapped_column(Sealed("int"))
+    address: Mapped[str] = mapped_column(Sealed(), default="")
+    postcode: Mapped[str] = mapped_column(Sealed(), default="")
+    relationship_to_child: Mapped[str] = mapped_column(Sealed())
+    relationship_to_applicant: Mapped[str] = mapped_column(Sealed(), default="")
+    # Blind index of the name (privacy.blind_index): the auditors' "who consulted this subject"
+    # search finds the cases without reading every name.
+    name_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
     case: Mapped[Case] = relationship(back_populates="subject")
+
+
+@event.listens_for(Subject.full_name, "set")
+def _index_subject_name(target: Subject, value: str | None, _old: object,
+                        _initiator: object) -> None:
+    target.name_index = blind_index.subject_name_digest(value) if value else None

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disclosure_app.db import Base
+from disclosure_app.privacy.sealed import Sealed
 
 if TYPE_CHECKING:
     from disclosure_app.models.case import Case
@@ -29,12 +30,13 @@ class StoredDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(sa.String(40))  # e.g. "signed_undertaking"
-    filename: Mapped[str] = mapped_column(sa.String(200))
+    filename: Mapped[str] = mapped_column(Sealed())  # names people, often
     media_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     # Deferred: listing a case's documents must not pull megabytes of scans into memory.
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    # Sealed under the case's key (the SHA-256 above is of the plain bytes).
+    content: Mapped[bytes] = mapped_column(Sealed("bytes"), deferred=True)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime]
     audit_seq: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_entries.seq"))

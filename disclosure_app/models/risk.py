@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disclosure_app.db import Base
+from disclosure_app.privacy.sealed import Sealed
 
 if TYPE_CHECKING:
     from disclosure_app.models.case import Case
@@ -31,9 +32,11 @@ class CaseCheck(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))  # workflows.checks.CheckOutcome
     checked_on: Mapped[date | None]
     checked_by: Mapped[str] = mapped_column(sa.String(160), default="")
-    result_summary: Mapped[str] = mapped_column(sa.Text, default="")
+    # What a source said about the people, and why it was not checked: sealed under the case's
+    # key (disclosure_app.privacy).
+    result_summary: Mapped[str] = mapped_column(Sealed(), default="")
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(Sealed(), default="")
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
     audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))
@@ -54,17 +57,17 @@ class IdentityDecision(Base):
     person_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("register_people.id"))
     person_id: Mapped[str | None] = mapped_column(sa.String(64))
     identifiers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    references: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    references: Mapped[dict[str, Any]] = mapped_column(Sealed("json"), default=dict)
     classification: Mapped[str | None] = mapped_column(sa.String(20))
     flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    note: Mapped[str] = mapped_column(sa.Text, default="")
+    note: Mapped[str] = mapped_column(Sealed(), default="")
     proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     proposed_at: Mapped[datetime]
     # "proposed" → "confirmed" | "rejected"; "no_trace" rows are final when written.
     state: Mapped[str] = mapped_column(sa.String(16))
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(sa.Text, default="")
+    review_note: Mapped[str] = mapped_column(Sealed(), default="")
 
     person: Mapped[RegisterPerson | None] = relationship()
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
@@ -99,7 +102,7 @@ class CaseLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     linked_case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
-    reason: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(Sealed())  # sealed under the first case's key
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime]
     audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disclosure_app.db import Base
 from disclosure_app.models.types import enum_column
+from disclosure_app.privacy.sealed import Sealed
 from workflows.roles import Role
 from workflows.status import Status
 
@@ -34,8 +35,10 @@ class CaseStep(Base):
     actor_name: Mapped[str] = mapped_column(sa.String(160))
     actor_rank: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime]
-    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    rationale: Mapped[str] = mapped_column(sa.Text)
+    # Sealed under the case's key: the fields and the rationale hold personal text. The audit
+    # chain has their SHA-256 only, so it still verifies once the key is destroyed.
+    data: Mapped[dict[str, Any]] = mapped_column(Sealed("json"))
+    rationale: Mapped[str] = mapped_column(Sealed())
     audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))
     # For decisions: the rationale quality findings shown to the author, recorded with the step.
     quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -57,6 +57,7 @@ def problems(app: Flask) -> list[str]:
     if not config.get("TRUSTED_HOSTS"):
         found.append("TRUSTED_HOSTS must list the host names the service answers to")
     found.extend(_database_problems(str(config.get("DATABASE_URL") or "")))
+    found.extend(_keystore_problems(config))
     found.extend(_mail_problems(config))
     return found
 
@@ -90,6 +91,20 @@ def _database_problems(url: str) -> list[str]:
         return ["DATABASE_URL must use sslmode=verify-full (TLS with the server's certificate "
                 "checked) for a database reached over the network"]
     return []
+
+
+def _keystore_problems(config: Mapping[str, Any]) -> list[str]:
+    """Crypto-shredding needs the data keys out of the main database and its backups."""
+    keystore_url = str(config.get("KEYSTORE_URL") or "")
+    database_url = str(config.get("DATABASE_URL") or "")
+    if keystore_url and keystore_url == database_url:
+        return ["KEYSTORE_URL must not be the main database: a key kept beside the data it "
+                "opens is in every backup of it, and disposal could never destroy it"]
+    if database_url.startswith("postgresql") and not keystore_url:
+        return ["KEYSTORE_URL must name the key store's own database when DATABASE_URL is "
+                "PostgreSQL (every app host must reach the same data keys)"]
+    found = _database_problems(keystore_url)
+    return [problem.replace("DATABASE_URL", "KEYSTORE_URL") for problem in found]
 
 
 def enforce(app: Flask) -> None:

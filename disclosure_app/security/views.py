@@ -59,6 +59,8 @@ def home_for(role: Role) -> str:
         return url_for("audit.index")
     if role is Role.admin:
         return url_for("admin.users")
+    if role is Role.records_manager:
+        return url_for("records.queue")
     return url_for("staff.queue")
 
 

@@ -21,7 +21,8 @@ from workflows.roles import Role
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
 
-STAFF = (Role.case_officer, Role.decision_maker, Role.partner, Role.auditor, Role.admin)
+STAFF = (Role.case_officer, Role.decision_maker, Role.partner, Role.auditor, Role.admin,
+         Role.records_manager)
 CASE_READERS = (Role.case_officer, Role.decision_maker, Role.partner, Role.auditor)
 POLICE = (Role.case_officer, Role.decision_maker)
 

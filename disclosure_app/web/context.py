@@ -20,6 +20,7 @@ from workflows.allocation import AllocationPolicy, Person, is_supervisor
 from workflows.checks import DEFAULT_CHECK_SOURCES
 from workflows.clocks import ClockPolicy
 from workflows.policy import CasePolicy
+from workflows.retention import schedule_from_config
 from workflows.roles import Rank, Role
 from workflows.status import STAGE_LABELS, Stage, Status, stage_of
 
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
         local_tz=str(app.config["LOCAL_TIMEZONE"]),
         clocks=clocks,
         bank_holiday_nation=check_nation(str(app.config["BANK_HOLIDAY_NATION"])),
+        retention=schedule_from_config(app.config.get("RETENTION_SCHEDULE")),
     )
     app.extensions["allocation_policy"] = AllocationPolicy(
         supervisor_min_rank=Rank.parse(app.config["SUPERVISOR_MIN_RANK"]) or Rank.sergeant,
@@ -141,6 +143,7 @@ _NAV = [
     ("Disclosures", "audit.disclosures", {Role.auditor}),
     ("Alerts", "audit.alerts", {Role.auditor}),
     ("Security events", "audit.security_events", {Role.auditor}),
+    ("Record reviews", "records.queue", {Role.records_manager}),
     ("Staff accounts", "admin.users", {Role.admin}),
     ("Teams", "admin.teams", {Role.admin}),
     ("Closure days", "admin.closure_days", {Role.admin}),

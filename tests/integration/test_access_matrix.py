@@ -33,13 +33,14 @@ from workflows.roles import Role
 from workflows.status import Status
 
 ROLES = ("anonymous", "applicant", "case_officer", "decision_maker", "partner",
-         "partner_invited", "auditor", "admin")
+         "partner_invited", "auditor", "admin", "records_manager")
 
 # Redirects, as (status, path the Location header points to).
 LOGIN = (302, "/staff/sign-in")
 QUEUE = (302, "/staff/")
 AUDIT = (302, "/audit/")
 USERS = (302, "/admin/users")
+RECORDS = (302, "/records/")
 START = (302, "/")
 
 Expected = int | tuple[int, str]
@@ -47,9 +48,9 @@ Expected = int | tuple[int, str]
 
 def row(anonymous: Expected, applicant: Expected, case_officer: Expected,
         decision_maker: Expected, partner: Expected, partner_invited: Expected,
-        auditor: Expected, admin: Expected) -> dict[str, Expected]:
+        auditor: Expected, admin: Expected, records_manager: Expected) -> dict[str, Expected]:
     return dict(zip(ROLES, (anonymous, applicant, case_officer, decision_maker, partner,
-                            partner_invited, auditor, admin), strict=True))
+                            partner_invited, auditor, admin, records_manager), strict=True))
 
 
 def everyone(expected: Expected) -> dict[str, Expected]:
@@ -67,15 +68,15 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("public.submit", "GET"): everyone(405),
     ("public.submit", "POST"): everyone(400),
     ("public.confirmation", "GET"): everyone(START),  # nothing to confirm in this session
-    #                                   anon  appl  officer decider partner invited auditor admin
-    ("public.status", "GET"): row(404, 200, 200, 200, 200, 200, 200, 200),
+    #                              anon  appl  officer decider partner invited auditor admin records
+    ("public.status", "GET"): row(404, 200, 200, 200, 200, 200, 200, 200, 200),
     ("public.withdraw", "GET"): everyone(405),
-    ("public.withdraw", "POST"): row(404, 400, 400, 400, 400, 400, 400, 400),
+    ("public.withdraw", "POST"): row(404, 400, 400, 400, 400, 400, 400, 400, 400),
     # Sign-in and sign-out.
-    ("auth.login", "GET"): row(200, 200, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS),
-    ("auth.login", "POST"): row(400, 400, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS),
+    ("auth.login", "GET"): row(200, 200, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS, RECORDS),
+    ("auth.login", "POST"): row(400, 400, QUEUE, QUEUE, QUEUE, QUEUE, AUDIT, USERS, RECORDS),
     ("auth.logout", "GET"): everyone(405),
-    ("auth.logout", "POST"): row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.logout", "POST"): row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
     # The later steps of signing in: without a sign-in in progress, back to the password.
     ("auth.two_factor", "GET"): everyone(LOGIN),
     ("auth.two_factor", "POST"): everyone(LOGIN),
@@ -85,122 +86,133 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("auth.new_password", "GET"): everyone(LOGIN),
     ("auth.new_password", "POST"): everyone(LOGIN),
     # Step-up and a staff member's own password: any signed-in staff member.
-    ("auth.confirm_identity", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
-    ("auth.confirm_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400),
-    ("auth.change_password", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
-    ("auth.change_password", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400),
+    ("auth.confirm_identity", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200, 200),
+    ("auth.confirm_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400, 400),
+    ("auth.change_password", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200, 200),
+    ("auth.change_password", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 400, 400, 400),
     # Staff case work.
-    ("staff.queue", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403),
-    ("staff.case", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403),
-    ("staff.step", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 403, 403),
-    ("staff.step", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 403, 403),
-    ("staff.new_right_to_know", "GET"): row(LOGIN, LOGIN, 200, 403, 403, 403, 403, 403),
-    ("staff.new_right_to_know", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
+    ("staff.queue", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403, 403),
+    ("staff.case", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403, 403),
+    ("staff.step", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 403, 403, 403),
+    ("staff.step", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 403, 403, 403),
+    ("staff.new_right_to_know", "GET"): row(LOGIN, LOGIN, 200, 403, 403, 403, 403, 403, 403),
+    ("staff.new_right_to_know", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403, 403),
     # The risk check (issue 5): register data is police-only; auditors read the risk check view.
-    ("risk.identity", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
+    ("risk.identity", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403, 403),
     ("risk.propose_identity", "GET"): everyone(405),
-    ("risk.propose_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.propose_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
     ("risk.review_identity", "GET"): everyone(405),
-    ("risk.review_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.review_identity", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
     ("risk.no_trace", "GET"): everyone(405),
-    ("risk.no_trace", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("risk.check", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
-    ("risk.check", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
-    ("risk.risk_check_view", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
-    ("risk.link_case", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403),
-    ("risk.link_case", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403),
+    ("risk.no_trace", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
+    ("risk.check", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403, 403),
+    ("risk.check", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
+    ("risk.risk_check_view", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403, 403),
+    ("risk.link_case", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403, 403),
+    ("risk.link_case", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
     # The auditor's console.
-    ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.integrity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.consultations", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.index", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.case_trail", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.export_csv", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.integrity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.consultations", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
     # A search by name is POSTed (no name in a URL); an empty one is 400.
-    ("audit.consultations", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 400, 403),
-    ("audit.staff_activity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.disclosures", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.alerts", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.security_events", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
-    ("audit.report_export", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("audit.consultations", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 400, 403, 403),
+    ("audit.staff_activity", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.disclosures", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.alerts", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.security_events", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
+    ("audit.report_export", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
     # The reason asked before a case's sensitive sections: anyone who may read the case (an
     # uninvited partner gets the same 404 as for a missing case); an empty form is 400.
-    ("sensitive.give_reason", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403),
-    ("sensitive.give_reason", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 400, 403),
+    ("sensitive.give_reason", "GET"): row(LOGIN, LOGIN, 200, 200, 404, 200, 200, 403, 403),
+    ("sensitive.give_reason", "POST"): row(LOGIN, LOGIN, 400, 400, 404, 400, 400, 403, 403),
     # Documents: police and auditors only, never partners (even invited) or administrators.
-    ("documents.case_record", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403),
+    ("documents.case_record", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 200, 403, 403),
     # The undertaking and the applicant's letters: police only, and only at the right point in
     # the case (this one is at "full risk assessment", so it is too early for any of them).
-    ("documents.undertaking", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
-    ("documents.non_disclosure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
-    ("documents.closure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403),
+    ("documents.undertaking", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403, 403),
+    ("documents.non_disclosure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403,
+                                                    403),
+    ("documents.closure_letter", "GET"): row(LOGIN, LOGIN, 409, 409, 403, 403, 403, 403, 403),
     # The signed undertaking is recorded by the case officer (an empty form: 400, nothing kept).
-    ("documents.signed_undertaking", "GET"): row(LOGIN, LOGIN, 409, 403, 403, 403, 403, 403),
-    ("documents.signed_undertaking", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403),
+    ("documents.signed_undertaking", "GET"): row(LOGIN, LOGIN, 409, 403, 403, 403, 403, 403, 403),
+    ("documents.signed_undertaking", "POST"): row(LOGIN, LOGIN, 400, 403, 403, 403, 403, 403, 403),
     # Kept documents (this case has none: police and auditors get the 404 of a missing one).
-    ("documents.stored_document", "GET"): row(LOGIN, LOGIN, 404, 404, 403, 403, 404, 403),
+    ("documents.stored_document", "GET"): row(LOGIN, LOGIN, 404, 404, 403, 403, 404, 403, 403),
     # The case bundle is for auditors reviewing a case.
-    ("documents.case_bundle_zip", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403),
+    ("documents.case_bundle_zip", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 200, 403, 403),
     # Dip sampling: decision-makers draw and review, auditors read. This case is open, so nothing
     # has been drawn: the review page answers the 404 of a missing sample to those who may see it.
-    ("dip_sampling.index", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 200, 403),
+    ("dip_sampling.index", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 200, 403, 403),
     ("dip_sampling.draw", "GET"): everyone(405),
-    ("dip_sampling.draw", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
-    ("dip_sampling.review", "GET"): row(LOGIN, LOGIN, 403, 404, 403, 403, 404, 403),
+    ("dip_sampling.draw", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403, 403),
+    ("dip_sampling.review", "GET"): row(LOGIN, LOGIN, 403, 404, 403, 403, 404, 403, 403),
     ("dip_sampling.record_review", "GET"): everyone(405),
-    ("dip_sampling.record_review", "POST"): row(LOGIN, LOGIN, 403, 404, 403, 403, 403, 403),
+    ("dip_sampling.record_review", "POST"): row(LOGIN, LOGIN, 403, 404, 403, 403, 403, 403, 403),
     # Account administration.
-    ("admin.users", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
-    ("admin.new_user", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
-    ("admin.new_user", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.users", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200, 403),
+    ("admin.new_user", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200, 403),
+    ("admin.new_user", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400, 403),
     ("admin.set_active", "GET"): everyone(405),
-    ("admin.set_active", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.set_active", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400, 403),
     # Authenticator resets: one administrator asks (an empty form: no reason, 400), another
     # approves (no such request here: 404).
     ("admin.request_mfa_reset", "GET"): everyone(405),
-    ("admin.request_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.request_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400, 403),
     ("admin.approve_mfa_reset", "GET"): everyone(405),
-    ("admin.approve_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.approve_mfa_reset", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
     # Notifications: each person's own, for those who are ever notified (auditors and
     # administrators act on no case). Marking one that does not exist is the 404 of a missing
     # one; "mark all as read" without the newest id the page showed is refused (400).
-    ("notifications.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403),
+    ("notifications.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 403, 403, 403),
     ("notifications.mark_read", "GET"): everyone(405),
-    ("notifications.mark_read", "POST"): row(LOGIN, LOGIN, 404, 404, 404, 404, 403, 403),
+    ("notifications.mark_read", "POST"): row(LOGIN, LOGIN, 404, 404, 404, 404, 403, 403, 403),
     ("notifications.mark_all_read", "GET"): everyone(405),
-    ("notifications.mark_all_read", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 403, 403),
+    ("notifications.mark_all_read", "POST"): row(LOGIN, LOGIN, 400, 400, 400, 400, 403, 403, 403),
     # The development e-mail outbox (registered only outside production, as here): any
     # signed-in staff member; a message that is not there is a 404.
-    ("dev_outbox.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200),
-    ("dev_outbox.message", "GET"): row(LOGIN, LOGIN, 404, 404, 404, 404, 404, 404),
+    ("dev_outbox.index", "GET"): row(LOGIN, LOGIN, 200, 200, 200, 200, 200, 200, 200),
+    ("dev_outbox.message", "GET"): row(LOGIN, LOGIN, 404, 404, 404, 404, 404, 404, 404),
     # Allocation (issue 13). This case has no team, so nobody may claim it (the officer already
     # holds it; a decision-maker never may). Supervisors (the inspector here, not the constable)
     # assign, see the workload page, move caseloads and arrange cover; an empty form is 400.
     ("teams.claim", "GET"): everyone(405),
-    ("teams.claim", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403),
-    ("teams.assign", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403),
-    ("teams.assign", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
-    ("teams.workload", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403),
+    ("teams.claim", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 403),
+    ("teams.assign", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403, 403),
+    ("teams.assign", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403, 403),
+    ("teams.workload", "GET"): row(LOGIN, LOGIN, 403, 200, 403, 403, 403, 403, 403),
     ("teams.move_cases", "GET"): everyone(405),
-    ("teams.move_cases", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    ("teams.move_cases", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403, 403),
     ("teams.arrange_cover", "GET"): everyone(405),
-    ("teams.arrange_cover", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403),
+    ("teams.arrange_cover", "POST"): row(LOGIN, LOGIN, 403, 400, 403, 403, 403, 403, 403),
     # No such cover: the police get the 404 of a missing one.
     ("teams.end_cover", "GET"): everyone(405),
-    ("teams.end_cover", "POST"): row(LOGIN, LOGIN, 404, 404, 403, 403, 403, 403),
+    ("teams.end_cover", "POST"): row(LOGIN, LOGIN, 404, 404, 403, 403, 403, 403, 403),
     # Teams and closure days: administrators only (no such team or day here: 404).
-    ("admin.teams", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
-    ("admin.new_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
-    ("admin.new_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
-    ("admin.edit_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
-    ("admin.edit_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.teams", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200, 403),
+    ("admin.new_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200, 403),
+    ("admin.new_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400, 403),
+    ("admin.edit_team", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
+    ("admin.edit_team", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
     ("admin.add_member", "GET"): everyone(405),
-    ("admin.add_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.add_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
     ("admin.remove_member", "GET"): everyone(405),
-    ("admin.remove_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
-    ("admin.closure_days", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200),
-    ("admin.closure_days", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400),
+    ("admin.remove_member", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
+    ("admin.closure_days", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 200, 403),
+    ("admin.closure_days", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 400, 403),
     ("admin.remove_closure_day", "GET"): everyone(405),
-    ("admin.remove_closure_day", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404),
+    ("admin.remove_closure_day", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 404, 403),
+    # Records management (issue 14): records managers only, and never an open case (this one is
+    # open: the 404 of a missing case; a hold that does not exist likewise).
+    ("records.queue", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 200),
+    ("records.case", "GET"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
+    ("records.review", "GET"): everyone(405),
+    ("records.review", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
+    ("records.set_hold", "GET"): everyone(405),
+    ("records.set_hold", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
+    ("records.lift_hold", "GET"): everyone(405),
+    ("records.lift_hold", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
     # Health check for load balancers: no personal data, no sign-in.
     ("health.healthz", "GET"): everyone(200),
 }
@@ -237,8 +249,11 @@ class World:
                         "documents.undertaking", "documents.non_disclosure_letter",
                         "documents.closure_letter", "documents.signed_undertaking",
                         "documents.case_bundle_zip", "sensitive.give_reason",
-                        "teams.claim", "teams.assign", *CASE_ONLY_RISK_ENDPOINTS):
+                        "teams.claim", "teams.assign", "records.case", "records.review",
+                        "records.set_hold", *CASE_ONLY_RISK_ENDPOINTS):
             values["case_id"] = case_id
+        elif endpoint == "records.lift_hold":
+            values.update(case_id=case_id, hold_id=MISSING_ID)
         elif endpoint == "teams.end_cover":
             values["cover_id"] = MISSING_ID
         elif endpoint in ("admin.edit_team", "admin.add_member"):

@@ -95,6 +95,9 @@ def _summary(case: Case) -> list[tuple[str, str]]:
     rows.append(("Decision due", _utc(case.decision_due_at)))
     if case.closed_at is not None:
         rows.append(("Closed", _utc(case.closed_at)))
+    if case.personal_data_disposed_at is not None:
+        rows.append(("Personal data", f"Disposed of on {_utc(case.personal_data_disposed_at)} "
+                     "(MoPI review): the fields of each step below can no longer be read"))
     return rows
 
 
