@@ -281,8 +281,10 @@ APPEND_ONLY_TABLES = (
 READ_ONLY_TABLES = ("alembic_version",)
 # The only tables the runtime role may delete from: a person's names and addresses in the
 # offender register (a copy of an external extract, rewritten whenever that person is imported
-# again) and expired rate-limit counters (purged by the app itself).
-DELETABLE_TABLES = ("register_names", "register_addresses", "rate_limit_counters")
+# again), expired rate-limit counters (purged by the app itself) and a case's link keys (derived
+# from its people's details, rewritten when a detail is corrected).
+DELETABLE_TABLES = ("register_names", "register_addresses", "rate_limit_counters",
+                    "case_link_keys")
 
 
 def runtime_grant_statements(role: str, tables: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from disclosure_app.cases.step_display import (
     status_label,
 )
 from disclosure_app.cases.workflow import audit_details
-from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.models import AuditEntry, Case, CaseStep, Rectification
 from disclosure_app.risk.identity_record import IdentityRecord, identity_record
 from workflows.steps import STEPS
 
@@ -178,6 +178,9 @@ class StepCheck:
 
     matches: bool
     problem: str = ""
+    # The case's personal data was disposed of: the step's text can no longer be hashed again,
+    # and its audit entry (still checked for action and case) is the record of what it said.
+    disposed: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,13 +194,18 @@ class CaseTrail:
     steps: list[TrailStep]
     entries: list[AuditEntry]
     identity: IdentityRecord | None = None  # who resolved the subject's identity, and the checks
+    # Personal details corrected (DPA 2018 s.46), with the values before and after.
+    rectifications: list[Rectification] = field(default_factory=list)
 
 
-def check_step(step: CaseStep, entry: AuditEntry | None) -> StepCheck:
+def check_step(step: CaseStep, entry: AuditEntry | None, *, disposed: bool = False
+               ) -> StepCheck:
     if entry is None:
         return StepCheck(False, f"its audit entry {step.audit_seq} is missing")
     if entry.action != step.event or entry.case_id != step.case_id:
         return StepCheck(False, f"audit entry {entry.seq} records a different action or case")
+    if disposed:
+        return StepCheck(True, disposed=True)
     try:
         recorded = json.loads(entry.payload).get("details", {})
     except (ValueError, AttributeError):
@@ -225,8 +233,12 @@ def case_trail(session: Session, case: Case) -> CaseTrail:
     trail = []
     for step, view in zip(steps, views, strict=True):
         entry = by_seq.get(step.audit_seq) or session.get(AuditEntry, step.audit_seq)
-        trail.append(TrailStep(view, check_step(step, entry)))
-    return CaseTrail(steps=trail, entries=entries, identity=identity_record(session, case))
+        trail.append(TrailStep(view, check_step(
+            step, entry, disposed=case.personal_data_disposed_at is not None)))
+    corrected = list(session.scalars(select(Rectification).where(
+        Rectification.case_id == case.id).order_by(Rectification.id)))
+    return CaseTrail(steps=trail, entries=entries, identity=identity_record(session, case),
+                     rectifications=corrected)
 
 
 def entry_states(entry: AuditEntry) -> str:

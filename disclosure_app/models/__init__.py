@@ -21,7 +21,7 @@ from disclosure_app.models.register import (
     RegisterName,
     RegisterPerson,
 )
-from disclosure_app.models.retention import LegalHold, RetentionReview
+from disclosure_app.models.retention import LegalHold, Rectification, RetentionReview
 from disclosure_app.models.risk import CaseCheck, CaseLink, CaseLinkKey, IdentityDecision
 from disclosure_app.models.security import MfaResetRequest, RateLimitCounter, SecurityEvent
 from disclosure_app.models.step import CaseStep
@@ -61,6 +61,7 @@ __all__ = [
     "RegisterImport",
     "RegisterName",
     "RegisterPerson",
+    "Rectification",
     "RetentionReview",
     "SchedulerLease",
     "SecurityEvent",

@@ -1,4 +1,5 @@
-"""Retention reviews and legal holds on closed cases (disclosure_app.records).
+"""Retention reviews and legal holds on closed cases, and corrections of personal details
+(disclosure_app.records).
 
 The case itself carries its retention group, its next review date and, once disposed of, when;
 every review and every hold is a row here and an entry in the audit chain.
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from disclosure_app.db import Base
+from disclosure_app.privacy.sealed import Sealed
 
 if TYPE_CHECKING:
     from disclosure_app.models.user import User
@@ -58,3 +60,25 @@ class LegalHold(Base):
 
     set_by: Mapped[User] = relationship(foreign_keys=[set_by_id])
     lifted_by: Mapped[User | None] = relationship(foreign_keys=[lifted_by_id])
+
+
+class Rectification(Base):
+    """A personal detail corrected (DPA 2018 s.46): the value before and after, and why, sealed
+    under the case's key like the detail itself, so auditors can read what it said."""
+
+    __tablename__ = "rectifications"
+    __table_args__ = (sa.Index("ix_rectifications_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    person: Mapped[str] = mapped_column(sa.String(16))  # applicant | subject | child
+    person_row_id: Mapped[int]
+    field: Mapped[str] = mapped_column(sa.String(40))
+    old_value: Mapped[str] = mapped_column(Sealed())
+    new_value: Mapped[str] = mapped_column(Sealed())
+    reason: Mapped[str] = mapped_column(Sealed())
+    by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime]
+    audit_seq: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.seq"))
+
+    by: Mapped[User] = relationship()

@@ -30,8 +30,9 @@ from disclosure_app.cases.workflow import StepRequest, take_step
 from disclosure_app.clocks import forecasting, history
 from disclosure_app.clocks.calendar import load_calendar
 from disclosure_app.clocks.tick import tick
+from disclosure_app.db import transaction
 from disclosure_app.documents import case_documents as documents
-from disclosure_app.models import User
+from disclosure_app.models import Case, User
 from disclosure_app.notifications import mail
 from disclosure_app.operations.demo_history import history_csv
 from disclosure_app.risk import risk_check
@@ -58,6 +59,7 @@ DEMO_USERS = [
     ("socialcare", "Daniel Byrne", Role.partner, None, Agency.childrens_social_care),
     ("auditor", "Grace Whitfield", Role.auditor, None, None),
     ("admin", "Omar Haddad", Role.admin, None, None),
+    ("records", "Nadia Brennan", Role.records_manager, None, None),
 ]
 
 # --- Canned step data -------------------------------------------------------------------------
@@ -604,6 +606,18 @@ def _demo_step(
     )
 
 
+def _reviews_due(session: Session, now: datetime) -> None:
+    """The demo's cases closed weeks ago, so their first MoPI review is years away. Two of them
+    are given review dates as if they had closed years ago (one overdue, one due in 12 days), so
+    that the records manager's queue has work to show."""
+    closed = list(session.scalars(select(Case).where(Case.is_open.is_(False),
+                                                     Case.retention_group.is_not(None))
+                                  .order_by(Case.id).limit(2)))
+    with transaction(session):
+        for case, days in zip(closed, (-3, 12), strict=False):
+            session.get(Case, case.id).review_due_on = (now + timedelta(days=days)).date()
+
+
 def seed(
     session: Session,
     *,
@@ -668,6 +682,7 @@ def seed(
         _demo_step(session, demo.case_id, demo.steps[si], people, policy=policy,
                    letterhead=letterhead, at=at)
     _clocks_and_forecast(session, policy, now)
+    _reviews_due(session, now)
 
     echo("DEMO accounts: password, then the authenticator secret to add to an authenticator "
          "app (shown this once; demo use only, never in production):")

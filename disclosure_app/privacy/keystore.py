@@ -207,6 +207,21 @@ class KeyStore:
         self._ciphers[key_id] = (AESGCM(key), time.monotonic())
         return key_id
 
+    def create_data_keys(self, count: int) -> list[str]:
+        """``count`` new data keys in one key-store transaction (bulk loads and migrations)."""
+        kek_id = self.kek_ring.current_id(create=True)
+        kek = self.kek_ring.get(kek_id)
+        rows, now = [], _now()
+        for _ in range(count):
+            key_id, key = envelope.new_key_id(), envelope.new_key()
+            rows.append({"key_id": key_id, "kek_id": kek_id, "created_at": now,
+                         "wrapped": envelope.wrap(kek, kek_id, key_id, key)})
+            self._ciphers[key_id] = (AESGCM(key), time.monotonic())
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 1000):
+                conn.execute(data_keys.insert(), rows[start:start + 1000])
+        return [r["key_id"] for r in rows]
+
     def cipher(self, key_id: str) -> AESGCM:
         """The AES-GCM object for a data key; KeyDestroyed once it has been destroyed."""
         cached = self._ciphers.get(key_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextArea
-from wtforms import RadioField, TextAreaField
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovTextArea, GovTextInput
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from disclosure_app.cases.step_forms import DayMonthYearField, NoHiddenCharacters, strip_text
@@ -43,3 +43,13 @@ class HoldForm(FlaskForm):
 
 class LiftHoldForm(FlaskForm):
     lift_reason = _reason("Why the hold can end", "For example: proceedings concluded on …")
+
+
+class RectifyForm(FlaskForm):
+    target = SelectField("Detail to correct", widget=GovSelect(), validate_choice=False)
+    new_value = StringField("The correct value", [Optional(), NoHiddenCharacters(multiline=False)],
+                            widget=GovTextInput(), filters=[strip_text],
+                            description="Dates as DD/MM/YYYY.")
+    reason = _reason("Why the detail was wrong, and where the correct one comes from",
+                     "For example: the applicant's passport, seen at interview, gives the date "
+                     "of birth as …")

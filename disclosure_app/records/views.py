@@ -10,17 +10,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from disclosure_app.cases.workflow import load_case_in_scope
 from disclosure_app.core.errors import InputInvalid
 from disclosure_app.db import get_session
 from disclosure_app.models import User
-from disclosure_app.records import reviews
-from disclosure_app.records.forms import HoldForm, LiftHoldForm, ReviewForm
+from disclosure_app.records import rectification, reviews, subject_access
+from disclosure_app.records.forms import HoldForm, LiftHoldForm, RectifyForm, ReviewForm
+from disclosure_app.security.sessions import sends_a_file, step_up_required
 from disclosure_app.web.access import allow
-from disclosure_app.web.context import case_policy, now
-from disclosure_app.web.forms import add_errors
+from disclosure_app.web.context import case_policy, letterhead, now
+from disclosure_app.web.forms import add_errors, choice_list
 from workflows.allocation import local_day
 from workflows.retention import HOLD_LABELS, HoldKind
 from workflows.roles import Role
@@ -125,3 +127,50 @@ def lift_hold(case_id: int, hold_id: int) -> Any:
             flash("Legal hold lifted.", "success")
             return redirect(url_for("records.case", case_id=case_id), code=303)
     return _case_page(case_id, ReviewForm(prefix="review"), HoldForm(prefix="hold"), form), 400
+
+
+# --- Correcting a personal detail, and the applicant's subject access request (police) -----
+
+
+@bp.route("/cases/<id:case_id>/rectify", methods=["GET", "POST"])
+@allow(*rectification.MAY_RECTIFY)
+def rectify(case_id: int) -> Any:
+    session = get_session()
+    case = load_case_in_scope(session, _user(), case_id)
+    form = RectifyForm()
+    form.target.choices = choice_list([("", "Choose the detail"),
+                                       *rectification.choices(case)])
+    if not form.is_submitted():
+        return _rectify_page(case_id, form)
+    if form.validate():
+        try:
+            rectification.rectify(session, _user(), case_id, rectification.Correction(
+                str(form.target.data or ""), form.new_value.data or "", form.reason.data or ""),
+                now=now())
+        except InputInvalid as exc:
+            add_errors(form, exc.errors)
+        else:
+            flash("Detail corrected. The value it replaced is kept for the auditors.", "success")
+            return redirect(url_for("staff.case", case_id=case_id), code=303)
+    return _rectify_page(case_id, form), 400
+
+
+def _rectify_page(case_id: int, form: RectifyForm) -> str:
+    session = get_session()
+    case = load_case_in_scope(session, _user(), case_id)
+    return render_template("records/rectify.html", case=case, form=form,
+                           history=rectification.history(session, case_id))
+
+
+@bp.get("/cases/<id:case_id>/subject-access.pdf")
+@sends_a_file
+@allow(*subject_access.MAY_EXPORT)
+@step_up_required()
+def subject_access_export(case_id: int) -> Response:
+    done = subject_access.export(get_session(), _user(), case_id,
+                                 force_name=letterhead().force_name, now=now())
+    response = Response(done.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{done.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,5 +1,6 @@
 """MoPI review, retention and disposal (issue 14): each closed case's retention group, next
-review date, disposal approval and disposal time; the reviews; the legal holds.
+review date, disposal approval and disposal time; the reviews; the legal holds; corrections of
+personal details (DPA 2018 s.46).
 
 Cases closed before this migration get their group and first review date from the configured
 schedule (the app's, when run by `flask db upgrade`; the defaults otherwise), counted from the
@@ -75,6 +76,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_legal_holds')),
     )
     op.create_index('ix_legal_holds_case', 'legal_holds', ['case_id', 'lifted_at'])
+    op.create_table(
+        'rectifications',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('person', sa.String(length=16), nullable=False),
+        sa.Column('person_row_id', sa.Integer(), nullable=False),
+        sa.Column('field', sa.String(length=40), nullable=False),
+        sa.Column('old_value', sa.LargeBinary(), nullable=False),
+        sa.Column('new_value', sa.LargeBinary(), nullable=False),
+        sa.Column('reason', sa.LargeBinary(), nullable=False),
+        sa.Column('by_user_id', sa.Integer(), nullable=False),
+        sa.Column('at', sa.DateTime(), nullable=False),
+        sa.Column('audit_seq', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['audit_seq'], ['audit_entries.seq'],
+                                name=op.f('fk_rectifications_audit_seq_audit_entries')),
+        sa.ForeignKeyConstraint(['by_user_id'], ['users.id'],
+                                name=op.f('fk_rectifications_by_user_id_users')),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'],
+                                name=op.f('fk_rectifications_case_id_cases')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_rectifications')),
+    )
+    op.create_index('ix_rectifications_case', 'rectifications', ['case_id', 'id'])
     _backfill(op.get_bind())
 
 
@@ -107,6 +130,8 @@ def _backfill(bind: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_rectifications_case', table_name='rectifications')
+    op.drop_table('rectifications')
     op.drop_index('ix_legal_holds_case', table_name='legal_holds')
     op.drop_table('legal_holds')
     op.drop_index('ix_retention_reviews_case', table_name='retention_reviews')

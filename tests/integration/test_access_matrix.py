@@ -213,6 +213,12 @@ EXPECTED: dict[tuple[str, str], dict[str, Expected]] = {
     ("records.set_hold", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
     ("records.lift_hold", "GET"): everyone(405),
     ("records.lift_hold", "POST"): row(LOGIN, LOGIN, 403, 403, 403, 403, 403, 403, 404),
+    # Correcting a personal detail and the applicant's subject access export: the police (an
+    # empty correction form: 400).
+    ("records.rectify", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403, 403),
+    ("records.rectify", "POST"): row(LOGIN, LOGIN, 400, 400, 403, 403, 403, 403, 403),
+    ("records.subject_access_export", "GET"): row(LOGIN, LOGIN, 200, 200, 403, 403, 403, 403,
+                                                  403),
     # Health check for load balancers: no personal data, no sign-in.
     ("health.healthz", "GET"): everyone(200),
 }
@@ -250,7 +256,8 @@ class World:
                         "documents.closure_letter", "documents.signed_undertaking",
                         "documents.case_bundle_zip", "sensitive.give_reason",
                         "teams.claim", "teams.assign", "records.case", "records.review",
-                        "records.set_hold", *CASE_ONLY_RISK_ENDPOINTS):
+                        "records.set_hold", "records.rectify", "records.subject_access_export",
+                        *CASE_ONLY_RISK_ENDPOINTS):
             values["case_id"] = case_id
         elif endpoint == "records.lift_hold":
             values.update(case_id=case_id, hold_id=MISSING_ID)

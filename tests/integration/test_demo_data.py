@@ -27,9 +27,10 @@ from disclosure_app.models import (
 from tests.databases import audit_triggers, guard_trigger_names, superuser, without_audit_guards
 from workflows.status import Route, Stage, Status
 
-ROLE_LABELS = ("Case officer", "Decision-maker", "Partner agency", "Auditor", "Administrator")
+ROLE_LABELS = ("Case officer", "Decision-maker", "Partner agency", "Auditor", "Administrator",
+               "Records manager")
 HOMES = {"Case officer": "/staff/", "Decision-maker": "/staff/", "Partner agency": "/staff/",
-         "Auditor": "/audit/", "Administrator": "/admin/users"}
+         "Auditor": "/audit/", "Administrator": "/admin/users", "Records manager": "/records/"}
 LOGIN_LINE = re.compile(
     r"^\s+(?P<role>" + "|".join(ROLE_LABELS) + r")\s.*?(?P<email>\S+@\S+)\s+(?P<password>\S+)"
     r"\s+(?P<totp>[A-Z2-7]{32})$"
@@ -195,3 +196,13 @@ def test_the_demo_runs_a_unit_day_to_day(app, seeded):
         team_of = {case.id: case.team_id for case in session.scalars(select(Case))}
     assert set(teams) == {"North unit", "South unit"}
     assert set(team_of.values()) == set(teams.values())  # both teams hold cases
+
+
+def test_the_demo_gives_the_records_manager_reviews_due_one_of_them_overdue(app, seeded):
+    login = next(x for x in logins(seeded) if x["role"] == "Records manager")
+    client = app.test_client()
+    client.post("/staff/sign-in", data={"email": login["email"], "password": login["password"]})
+    client.post("/staff/two-factor", data={"code": pyotp.TOTP(login["totp"]).now()})
+    page = client.get("/records/").get_data(as_text=True)
+    assert 'data-testid="overdue-count">1<' in page
+    assert 'data-testid="due-soon-count">1<' in page

@@ -234,6 +234,14 @@ def test_disposal_shreds_the_key_deletes_personal_rows_and_keeps_the_skeleton_an
     offline = run_verifier(bundle / "verify.py", bundle, "--key", public)
     assert offline.returncode == 0, offline.stdout + offline.stderr
 
+    # The auditor's trail lists every step, each as disposed of (not as altered).
+    from disclosure_app.audit.queries import case_trail
+
+    with app.app_context():
+        session = get_session()
+        trail = case_trail(session, session.get(Case, gone.id))
+        assert trail.steps and all(t.check.disposed and t.check.matches for t in trail.steps)
+
     # Every page says so, and a second review is refused.
     for client, url in ((records_manager, f"/records/cases/{gone.id}"),):
         assert "Personal data disposed of on" in client.get(url).get_data(as_text=True)
