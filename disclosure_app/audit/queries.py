@@ -27,6 +27,7 @@ from disclosure_app.cases.step_display import (
 )
 from disclosure_app.cases.workflow import audit_details
 from disclosure_app.models import AuditEntry, Case, CaseStep, Rectification
+from disclosure_app.privacy.sealed import Unreadable, UnreadableDict
 from disclosure_app.risk.identity_record import IdentityRecord, identity_record
 from workflows.steps import STEPS
 
@@ -206,6 +207,9 @@ def check_step(step: CaseStep, entry: AuditEntry | None, *, disposed: bool = Fal
         return StepCheck(False, f"audit entry {entry.seq} records a different action or case")
     if disposed:
         return StepCheck(True, disposed=True)
+    if isinstance(step.rationale, Unreadable) or isinstance(step.data, UnreadableDict):
+        return StepCheck(False, "the step record was changed outside the app: it no longer "
+                                "opens under its case's key")
     try:
         recorded = json.loads(entry.payload).get("details", {})
     except (ValueError, AttributeError):

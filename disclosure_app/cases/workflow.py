@@ -100,10 +100,12 @@ def disclosure_recipient(case: Case, event: str, data: dict[str, Any]) -> dict[s
 class StepRecorder:
     """Machine listener: writes the step record and its audit entry in the same transaction."""
 
-    def __init__(self, session: Session, case: Case, now: datetime) -> None:
+    def __init__(self, session: Session, case: Case, now: datetime,
+                 policy: CasePolicy | None = None) -> None:
         self.session = session
         self.case = case
         self.now = now
+        self.policy = policy
         self.step: CaseStep | None = None
 
     def after_transition(
@@ -124,6 +126,10 @@ class StepRecorder:
         case.updated_by_label = actor.name
         if Status(target.value).is_terminal and case.closed_at is None:
             case.closed_at = self.now
+        if self.policy is not None:
+            # A case that has just ended gets its retention group and first MoPI review date,
+            # in the same row update as its final state.
+            assign_at_closure(case, data, self.policy, self.now)
         self.session.flush()  # a new case gets its id here
         entry = audit.append(
             self.session,
@@ -187,7 +193,7 @@ def run_machine(
     """Validate and send one event. The caller owns the transaction."""
     spec = step_for(event)
     rationale = normalise_text(rationale)  # NFC once, like every other text (SEC-19)
-    recorder = StepRecorder(session, case, now)
+    recorder = StepRecorder(session, case, now, policy)
     machine = DisclosureWorkflow(case, policy=policy, listeners=[recorder])
     # A step that cannot happen at this stage is refused as such (409), before its fields are
     # judged: what the form holds does not matter for a step the case cannot take.
@@ -209,8 +215,6 @@ def run_machine(
     # them all), in the same transaction.
     calendar = load_calendar(session, policy, now.date())
     sync_clocks(session, case, calendar, policy.clocks, now)
-    # A case that has just ended gets its retention group and first MoPI review date.
-    assign_at_closure(case, cleaned, policy, now)
     return recorder.step
 
 

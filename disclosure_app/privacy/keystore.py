@@ -109,7 +109,7 @@ class KekRing:
             return marker.read_text(encoding="ascii").strip()
         if not create:
             raise KeyStoreError(f"no current key-encryption key in {self.directory}")
-        return self.add()
+        return self.add()  # only ever for an empty key store: KeyStore._current_kek_id
 
     def add(self) -> str:
         """A new KEK, made current. Written 0600 next to its siblings."""
@@ -197,8 +197,26 @@ class KeyStore:
 
     # -- data keys --
 
+    def _current_kek_id(self) -> str:
+        """The KEK new keys are wrapped under. A first one is made only for an empty key store:
+        a store that holds keys but whose KEK directory has none is a lost or unmounted KEK
+        directory, and new keys under a new KEK would hide that until the old ones are needed."""
+        try:
+            return self.kek_ring.current_id(create=False)
+        except KeyStoreError:
+            with self.engine.connect() as conn:
+                held = conn.execute(sa.select(sa.func.count()).select_from(data_keys)).scalar()
+                held += conn.execute(sa.select(sa.func.count()).select_from(secrets_table)
+                                     ).scalar()
+            if held:
+                raise KeyStoreError(
+                    f"the key store holds {held} keys but {self.kek_ring.directory} has no "
+                    "current key-encryption key: restore it (docs/operations.md, Key loss)"
+                ) from None
+            return self.kek_ring.add()
+
     def create_data_key(self) -> str:
-        kek_id = self.kek_ring.current_id(create=True)
+        kek_id = self._current_kek_id()
         key_id, key = envelope.new_key_id(), envelope.new_key()
         wrapped = envelope.wrap(self.kek_ring.get(kek_id), kek_id, key_id, key)
         with self.engine.begin() as conn:
@@ -209,7 +227,7 @@ class KeyStore:
 
     def create_data_keys(self, count: int) -> list[str]:
         """``count`` new data keys in one key-store transaction (bulk loads and migrations)."""
-        kek_id = self.kek_ring.current_id(create=True)
+        kek_id = self._current_kek_id()
         kek = self.kek_ring.get(kek_id)
         rows, now = [], _now()
         for _ in range(count):
@@ -292,7 +310,7 @@ class KeyStore:
             row = conn.execute(sa.select(secrets_table)
                                .where(secrets_table.c.name == BLIND_INDEX_ENTRY)).first()
             if row is None:
-                kek_id = self.kek_ring.current_id(create=True)
+                kek_id = self._current_kek_id()
                 secret = envelope.new_key()
                 conn.execute(secrets_table.insert().values(
                     name=BLIND_INDEX_ENTRY, kek_id=kek_id,

@@ -15,6 +15,7 @@ or ``bytes``); in the database, and so in every backup and dump, only the sealed
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from typing import Any
 
@@ -30,6 +31,24 @@ from disclosure_app.privacy.keystore import KeyDestroyed
 
 KINDS = ("text", "date", "int", "json", "bytes")
 DISPOSED: dict[str, Any] = {"text": "", "date": None, "int": None, "json": {}, "bytes": b""}
+log = logging.getLogger(__name__)
+
+
+class Unreadable(str):
+    """A stored value that is not a sealed envelope, or fails its integrity check: written
+    behind the app's back. Reads as empty; the auditor's trail names it (audit.queries)."""
+
+
+class UnreadableDict(dict):  # type: ignore[type-arg]
+    """The JSON kind of ``Unreadable``."""
+
+
+class UnreadableBytes(bytes):
+    """The bytes kind of ``Unreadable``."""
+
+
+_UNREADABLE: dict[str, Any] = {"text": Unreadable(""), "date": None, "int": None,
+                               "json": None, "bytes": UnreadableBytes(b"")}
 
 
 class UnsealedValue(Exception):
@@ -144,11 +163,22 @@ class Sealed(TypeDecorator[Any]):
         sealed = bytes(value)
         if not sealed:
             return DISPOSED[self.kind] if self.kind in ("text", "bytes") else None
+        if not envelope.is_sealed(sealed):
+            return self._unreadable("is not a sealed envelope")
         try:
             cipher = keystore().cipher(envelope.key_id_of(sealed))
         except KeyDestroyed:
             return DISPOSED[self.kind]
-        return _decode(self.kind, envelope.open_sealed(cipher, sealed, self.kind))
+        try:
+            return _decode(self.kind, envelope.open_sealed(cipher, sealed, self.kind))
+        except envelope.SealBroken:
+            return self._unreadable("failed its integrity check")
+
+    def _unreadable(self, why: str) -> Any:
+        # Someone wrote to the database behind the app's back: say so in the log, and let the
+        # pages show nothing rather than fail (the auditor's trail flags the record).
+        log.error("a stored %s value %s: it was changed outside the app", self.kind, why)
+        return UnreadableDict() if self.kind == "json" else _UNREADABLE[self.kind]
 
     def copy(self, **kw: Any) -> Sealed:
         return Sealed(self.kind)

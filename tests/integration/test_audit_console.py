@@ -11,13 +11,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from disclosure_app.audit import chain as audit
 from disclosure_app.audit.chain import Category, SystemActor
 from disclosure_app.audit.queries import AuditFilter
 from disclosure_app.db import get_session, transaction
-from disclosure_app.models import AuditEntry
+from disclosure_app.models import AuditEntry, Case, CaseStep
+from disclosure_app.privacy.sealed import tag
 from tests.conftest import make_app, sign_in
 from tests.databases import superuser
 from tests.factories import make_case
@@ -239,19 +240,41 @@ def test_viewing_a_case_trail_is_logged_as_a_consultation(app, staff, closed_cas
     assert json.loads(entry.payload)["details"]["purpose"] == "Audit review of the decision trail"
 
 
-def test_a_step_record_edited_behind_the_apps_back_does_not_match(
+def test_a_step_record_resealed_behind_the_apps_back_does_not_match(
     app, db_path, closed_case, clients
 ):
-    with superuser(db_path) as conn:
-        changed = conn.execute(text(
-            "UPDATE case_steps SET rationale = :rationale WHERE event = :event"),
-            {"rationale": "Rewritten later.", "event": "approve_disclosure_to_applicant"},
-        ).rowcount
+    """An insider who holds the case's key writes a new rationale, sealed properly: the hash in
+    the audit entry still gives it away."""
+    with app.app_context():
+        key_id = get_session().get(Case, closed_case.id).data_key_id
+    with app.app_context(), superuser(db_path) as conn:
+        changed = conn.execute(
+            update(CaseStep).where(CaseStep.event == "approve_disclosure_to_applicant")
+            .values(rationale=tag("Rewritten later.", key_id))).rowcount
         assert changed == 1
     page = clients["auditor"].get(f"/audit/cases/{closed_case.id}").get_data(as_text=True)
     checks = re.findall(r'data-testid="step-check">([^<]+)<', page)
     assert checks.count("DOES NOT MATCH") == 1
     assert "the rationale differs" in page
+
+
+def test_a_step_record_overwritten_in_clear_does_not_match_and_the_trail_still_opens(
+    app, db_path, closed_case, clients
+):
+    """Someone without the key writes plain text over a sealed rationale: it no longer opens,
+    and the trail says so instead of failing."""
+    with superuser(db_path) as conn:
+        changed = conn.execute(text(
+            "UPDATE case_steps SET rationale = :rationale WHERE event = :event"),
+            {"rationale": b"Rewritten later.", "event": "approve_disclosure_to_applicant"},
+        ).rowcount
+        assert changed == 1
+    response = clients["auditor"].get(f"/audit/cases/{closed_case.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    checks = re.findall(r'data-testid="step-check">([^<]+)<', page)
+    assert checks.count("DOES NOT MATCH") == 1
+    assert "no longer opens under its case" in page
 
 
 def test_case_trail_for_an_unknown_case_is_404(closed_case, clients):

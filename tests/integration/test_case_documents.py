@@ -31,6 +31,7 @@ from disclosure_app.documents.case_documents import safe_filename
 from disclosure_app.documents.case_page import case_documents
 from disclosure_app.models import Applicant, AuditEntry, Case, CaseStep, StoredDocument, User
 from disclosure_app.operations import demo
+from disclosure_app.privacy.sealed import tag
 from tests.conftest import complete_second_factor, make_app, sign_in
 from tests.factories import (
     DISCLOSE,
@@ -309,8 +310,10 @@ def test_markup_in_the_recipients_name_and_the_applicants_address_is_printed_lit
     letter_case = _case(app, staff, Status.no_disclosure_decided)
     with app.app_context():
         session = get_session()
+        key_id = session.get(Case, letter_case.id).data_key_id
         session.execute(update(Applicant).where(Applicant.case_id == letter_case.id)
-                        .values(full_name=HOSTILE, address=HOSTILE + "\n" + HOSTILE))
+                        .values(full_name=tag(HOSTILE, key_id),
+                                address=tag(HOSTILE + "\n" + HOSTILE, key_id)))
         session.commit()
     for url in (_url(case.id, "undertaking.pdf"),
                 _url(letter_case.id, "non-disclosure-letter.pdf")):
@@ -395,7 +398,8 @@ def test_a_kept_copy_that_no_longer_matches_the_chain_is_not_served(app, clients
             content=PNG, filename="photo.png", content_type="image/png")
     with app.app_context():
         session = get_session()
-        session.execute(update(StoredDocument).values(content=PNG + b"tampered",
+        key_id = session.get(Case, approved.id).data_key_id
+        session.execute(update(StoredDocument).values(content=tag(PNG + b"tampered", key_id),
                                                       sha256="f" * 64))
         session.commit()
         document_id = session.scalars(select(StoredDocument.id)).one()
@@ -631,8 +635,9 @@ def test_a_document_that_no_longer_rebuilds_the_same_is_flagged_in_the_manifest(
     clients["case_officer"].get(_url(not_disclosed.id, "non-disclosure-letter.pdf"))
     with app.app_context():
         session = get_session()
+        key_id = session.get(Case, not_disclosed.id).data_key_id
         session.execute(update(Applicant).where(Applicant.case_id == not_disclosed.id)
-                        .values(address="1 Somewhere Else"))
+                        .values(address=tag("1 Somewhere Else", key_id)))
         session.commit()
     give_reason(clients["auditor"], not_disclosed.id, section="decision_record")
     archive = zipfile.ZipFile(io.BytesIO(

@@ -234,12 +234,14 @@ def urls_for(site: Site) -> Iterator[str]:
         "team_id": ["1"],
         "cover_id": ["1"],
         "closure_day_id": ["1"],
+        "hold_id": ["1"],
     }
     missing = {"case_id": [MISSING_ID], "event": ["no_such_step"],
                "token": ["A" * 43], "user_id": [MISSING_ID], "document_id": [MISSING_ID],
                "sample_id": [MISSING_ID], "source": ["no_such_source"], "name": ["everything"],
                "fmt": ["xlsx"], "request_id": [MISSING_ID], "notification_id": [MISSING_ID],
-               "team_id": [MISSING_ID], "cover_id": [MISSING_ID], "closure_day_id": [MISSING_ID]}
+               "team_id": [MISSING_ID], "cover_id": [MISSING_ID], "closure_day_id": [MISSING_ID],
+               "hold_id": [MISSING_ID]}
     absurd = [value if "%" in value else quote(value, safe="") for value in ABSURD]
     for rule in site.app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -316,6 +318,13 @@ POST_DATA = {
     "admin.add_member": {"user_id": "1"},
     "admin.remove_member": {},
     "admin.remove_closure_day": {},
+    # Records management (issue 14): complete forms, so that only the URL can refuse them.
+    "records.review": {"review-decision": "retain", "review-reason": "Probe of the review form.",
+                       "review-next_review_on": ["1", "1", "2030"]},
+    "records.set_hold": {"hold-hold_kind": "court", "hold-hold_reason": "Probe of the hold form."},
+    "records.lift_hold": {"lift-lift_reason": "Probe of the lift form, long enough."},
+    "records.rectify": {"target": "applicant.phone", "new_value": "01632 960000",
+                        "reason": "Probe of the correction form."},
 }
 
 
@@ -336,7 +345,7 @@ def test_posts_to_missing_or_absurd_ids_are_refused_without_a_server_error(site:
     valid = {"case_id": str(site.case_ids[0]), "event": "start_checks", "token": site.token,
              "user_id": str(site.user_ids[0]), "document_id": "1", "sample_id": "1",
              "source": "pnc", "request_id": "1", "notification_id": "1", "team_id": "1",
-             "cover_id": "1", "closure_day_id": "1"}
+             "cover_id": "1", "closure_day_id": "1", "hold_id": "1"}
     before = written(site.app)
     tried = 0
     for rule in site.app.url_map.iter_rules():

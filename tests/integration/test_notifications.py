@@ -39,6 +39,7 @@ from disclosure_app.notifications import delivery, mail
 from disclosure_app.notifications.delivery import MAX_ATTEMPTS, deliver_pending
 from disclosure_app.notifications.service import CASE_KINDS, Kind, notify
 from disclosure_app.notifications.steps import notify_for_step
+from disclosure_app.privacy.sealed import tag
 from disclosure_app.security.production import ProductionRefused
 from tests.conftest import make_app
 from tests.factories import (
@@ -417,9 +418,11 @@ def personal_details(app: Flask, case_id: int) -> list[str]:
     the case holds, and the outcome labels."""
     with app.app_context():
         session = get_session()
+        key_id = session.get(Case, case_id).data_key_id
         session.execute(update(Applicant).where(Applicant.case_id == case_id).values(
-            email="alice.private@home.example", other_names="Alicia Appleby",
-            contact_notes="Call the mobile, never the landline."))
+            email=tag("alice.private@home.example", key_id),
+            other_names=tag("Alicia Appleby", key_id),
+            contact_notes=tag("Call the mobile, never the landline.", key_id)))
         session.commit()
         found: list[str] = []
         people = [*session.scalars(select(Applicant).where(Applicant.case_id == case_id)),

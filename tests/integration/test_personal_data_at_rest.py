@@ -32,6 +32,7 @@ from disclosure_app.security.production import ProductionRefused
 from tests.conftest import BASE_CONFIG, make_app
 from tests.databases import TestDatabase, superuser
 from tests.factories import application_input
+from workflows.steps import STEPS
 
 
 def _unique_application() -> tuple[Any, list[str]]:
@@ -206,6 +207,10 @@ def test_an_unknown_kek_is_a_clear_error_naming_the_key_store(app, tmp_path):
 
     with lost.app_context(), pytest.raises(KeyStoreError, match="key-encryption key"):
         get_session().get(Case, case_id).applicant.full_name  # noqa: B018
+    # Nor does it quietly start a new KEK for new cases: the store already holds keys.
+    with lost.app_context(), pytest.raises(KeyStoreError, match="Key loss"):
+        keystore().create_data_key()
+    assert not (tmp_path / "empty-kek-dir").exists()
 
 
 def test_migration_0008_seals_rows_written_before_it_and_its_downgrade_opens_them(app, database):
@@ -268,3 +273,71 @@ def test_the_default_key_store_is_a_file_of_its_own_beside_the_sqlite_database()
         "sqlite:////srv/x/disclosure.keys.sqlite")
     assert default_keystore_url("postgresql+psycopg://app@db/disclosure", "/srv/i") == (
         "sqlite:////srv/i/keystore.sqlite")
+
+
+def test_no_personal_value_of_the_demo_is_in_clear_in_any_case_table(app, database):
+    """The whole demo (every stage, steps, checks, identity decisions, an uploaded undertaking):
+    every personal value the ORM reads back is absent from every table's raw contents, except
+    the offender register extract (police data about registered offenders, not case data)."""
+    from disclosure_app.models import CaseCheck, Child, IdentityDecision, StoredDocument
+    from tests.integration.test_fault_injection import dump
+
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    values: set[str] = set()
+    with app.app_context():
+        session = get_session()
+        for model, fields in ((Applicant, ("full_name", "address", "phone", "email",
+                                           "safe_contact_times", "relationship_to_subject")),
+                              (Subject, ("address", "relationship_to_child", "aliases")),
+                              (Child, ("full_name", "subject_contact", "lives_with")),
+                              (Case, ("concern",)), (CaseStep, ("rationale",)),
+                              (CaseCheck, ("result_summary",)), (IdentityDecision, ("note",)),
+                              (StoredDocument, ("filename",))):
+            for row in session.scalars(select(model)):
+                values |= {str(getattr(row, f)) for f in fields}
+        for step in session.scalars(select(CaseStep)):
+            personal = {f.name for f in STEPS[step.event].fields if f.holds_personal_data} \
+                if step.event in STEPS else set()
+            values |= {v for k, v in step.data.items() if k in personal and isinstance(v, str)}
+    values = {v for v in values if len(v) >= 12 and not v[:4].isdigit()}  # not dates or codes
+    assert len(values) > 100
+    tables = {name: rows for name, rows in dump(database, counters=True).items()
+              if not name.startswith("register_")}
+    raw = repr(tables)
+    assert sorted(v for v in values if v in raw) == []
+
+
+@pytest.mark.engine("postgresql")
+def test_a_key_store_in_its_own_postgresql_database_seals_destroys_and_rotates(database,
+                                                                              tmp_path):
+    """The deployment shape for several hosts: KEYSTORE_URL names a separate PostgreSQL
+    database. Keys are made there, a destroyed key is vacuumed away, and the KEK rotates."""
+    from tests.databases import create_pg_database, drop_pg_database, pg_database
+
+    name = f"k_{uuid.uuid4().hex[:16]}"
+    create_pg_database(name)
+    try:
+        store_url = pg_database(name).owner_url
+        app = make_app(database, KEYSTORE_URL=store_url, KEK_DIR=str(tmp_path / "kek"))
+        data, _ = _unique_application()
+        case_id = _submit(app, data)
+        with app.app_context():
+            store = keystore()
+            assert store.engine.dialect.name == "postgresql"
+            key_id = get_session().get(Case, case_id).data_key_id
+            assert store.state(key_id).destroyed_at is None
+        result = app.test_cli_runner().invoke(args=["keys", "rotate-kek"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            keystore().forget_cached()
+            session = get_session()
+            assert session.get(Case, case_id).applicant.full_name == data.applicant.full_name
+            assert keystore().destroy([key_id], "test") == 1
+            session.expire_all()
+            assert session.get(Case, case_id).applicant.full_name == ""
+        app.extensions["db_engine"].dispose()
+        with app.app_context():
+            keystore().dispose()
+    finally:
+        drop_pg_database(name)

@@ -254,7 +254,7 @@ def keystore_state(app: Flask, key_id: str) -> Any:
         return keystore().state(key_id)
 
 
-def test_the_staff_case_page_and_decision_record_say_the_personal_data_was_disposed_of(
+def test_the_staff_case_page_trail_and_decision_record_say_the_personal_data_was_disposed_of(
         app, records_manager, staff, clients):
     case = _closed(app, officer=staff["case_officer"], decider=staff["decision_maker"])
     assert _review(records_manager, case.id, "dispose").status_code == 303
@@ -263,6 +263,8 @@ def test_the_staff_case_page_and_decision_record_say_the_personal_data_was_dispo
     page = officer.get(f"/staff/cases/{case.id}")
     assert page.status_code == 200
     assert "Personal data disposed of on" in page.get_data(as_text=True)
+    trail = clients["auditor"].get(f"/audit/cases/{case.id}").get_data(as_text=True)
+    assert "Personal data disposed of on" in trail and "disposed of</strong>" in trail
     officer.post(f"/staff/cases/{case.id}/reason", data={
         "reason": "case_work", "section": "decision_record", "next": ""})
     record = officer.get(f"/documents/cases/{case.id}/decision-record.pdf")

@@ -50,6 +50,8 @@ APPLICATION_TABLES = {
     # Clocks, teams and allocation, staff notifications (issue 13).
     "teams", "team_members", "officer_covers", "case_allocations", "case_clocks",
     "closure_days", "scheduler_leases", "forecast_fits", "historical_cases", "notifications",
+    # Retention reviews, legal holds and corrections of personal details (issue 14).
+    "retention_reviews", "legal_holds", "rectifications",
 }
 
 

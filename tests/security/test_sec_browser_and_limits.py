@@ -54,7 +54,7 @@ def test_sec24_mutating_urls_refuse_get(app):
     for rule in post_only:
         url = rule.rule.replace("<id:", "<").replace("<token>", "x" * 43)
         for name in ("case_id", "user_id", "request_id", "sample_id", "notification_id",
-                     "team_id", "cover_id", "closure_day_id"):
+                     "team_id", "cover_id", "closure_day_id", "hold_id"):
             url = url.replace(f"<{name}>", "1")
         assert client.get(url).status_code == 405, url
     assert app.config.get("WTF_CSRF_SSL_STRICT", True) is True

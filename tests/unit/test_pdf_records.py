@@ -103,7 +103,7 @@ def test_the_case_summary_and_human_values_are_shown():
     text = _flat(_text(_build()))
     for expected in ("Right to Ask", "Current state Closed", "Received 02 March 2026 09:30 UTC",
                      "Decision due 16 April 2026 09:30 UTC", "Yes, after the disclosure",
-                     "MoPI review date 1 March 2032",
+                     "Earlier MoPI review date (optional) 1 March 2032",
                      "Convictions for child sexual offences"):
         assert expected in text
 
