@@ -76,7 +76,10 @@ users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 # One key store and KEK ring per worker, shared by its test databases: a database copied from a
 # template or snapshot keeps the keys its sealed values need (a deployment's key store is one
 # place too). Tests about the key store's own placement set KEYSTORE_URL / KEK_DIR themselves.
-KEYS_DIRECTORY = Path(tempfile.mkdtemp(prefix="disclosure-test-keys-"))
+# In memory (/dev/shm) when there is one, like the test databases: a new case's key is a commit.
+KEYS_DIRECTORY = Path(tempfile.mkdtemp(
+    prefix="disclosure-test-keys-",
+    dir="/dev/shm" if Path("/dev/shm").is_dir() else None))  # nosec B108 # mkdtemp: private
 atexit.register(shutil.rmtree, KEYS_DIRECTORY, True)
 
 BASE_CONFIG = {
@@ -429,6 +432,7 @@ def app(database: TestDatabase) -> Iterator[Flask]:
     application = make_app(database)
     yield application
     application.extensions["db_engine"].dispose()
+    application.extensions["disclosure_keys"].dispose()
 
 
 @pytest.fixture
