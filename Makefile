@@ -77,6 +77,8 @@ seed: migrate
 ## reset-demo: throw away the local database and seed fresh demo data (new passwords)
 reset-demo: setup config
 	rm -f instance/disclosure.sqlite instance/disclosure.sqlite-wal instance/disclosure.sqlite-shm
+	rm -f instance/disclosure.keys.sqlite instance/disclosure.keys.sqlite-wal instance/disclosure.keys.sqlite-shm
+	rm -rf instance/kek
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 
