@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 from disclosure_app.audit.integrity import ReadOnlyMode
 from disclosure_app.core.errors import InputInvalid, NotFound, OutOfScope, StaleCase, StepNotAllowed
 from disclosure_app.extensions import login_manager
+from disclosure_app.privacy.keystore import KeyStoreError
 from disclosure_app.security.events import _security_event, authorisation_denied
 from disclosure_app.security.headers import secure
 from workflows import WorkflowRefusal
@@ -211,6 +212,17 @@ def _init_database_errors(app: Flask) -> None:
     def _read_only(exc: ReadOnlyMode):  # type: ignore[no-untyped-def]
         log.warning("write refused: %s", exc.message)
         return _unavailable(READ_ONLY_MESSAGE, read_only=True)
+
+    @app.errorhandler(KeyStoreError)
+    def _keys_unavailable(exc: KeyStoreError):  # type: ignore[no-untyped-def]
+        # The key store or a KEK cannot be reached (docs/operations.md, "Key loss"): the
+        # record's personal data cannot be opened or sealed, so nothing is shown or saved.
+        reference = correlation_id()
+        log.critical("key store unavailable %s: %s", reference, exc)
+        return _unavailable(
+            "Nothing was saved. The service cannot open or protect personal data just now: its "
+            "key store is unavailable. Try again later; if it keeps happening, contact support "
+            f"and quote {reference}.")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)

@@ -248,6 +248,18 @@ def test_migration_0008_seals_rows_written_before_it_and_its_downgrade_opens_the
         assert verify_chain(session).ok
 
 
+def test_a_page_that_cannot_reach_its_keys_answers_503_not_a_server_error(app, staff, clients,
+                                                                          tmp_path):
+    case_id = _submit(app, _unique_application()[0])
+    lost = make_app(app.config["DATABASE_URL"], KEK_DIR=str(tmp_path / "unmounted"))
+    from tests.conftest import sign_in
+
+    officer = sign_in(lost, staff["case_officer"].email)
+    response = officer.get(f"/staff/cases/{case_id}")
+    assert response.status_code == 503
+    assert "key store is unavailable" in response.get_data(as_text=True)
+
+
 @pytest.mark.engine_independent
 def test_production_refuses_a_key_store_inside_the_main_database():
     from cryptography.fernet import Fernet
